@@ -1,0 +1,7 @@
+/** Every command family's handlers, combined into the command table by the server. */
+import type { Handler } from "./table.ts";
+import { connectionCommands } from "./connection.ts";
+import { stringCommands } from "./strings.ts";
+
+/** All handler maps, one per family module. */
+export const ALL_COMMANDS: Record<string, Handler>[] = [connectionCommands, stringCommands];

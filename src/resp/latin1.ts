@@ -1,0 +1,29 @@
+/** Bytes <-> latin1 strings (one char per byte), the binary-safe string form used for all values. */
+import { Buffer } from "node:buffer";
+
+type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
+
+/** A Buffer view over bytes, with the fast native latin1 decoder. */
+export function latin1View(bytes: Uint8Array): Latin1Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) as Latin1Buffer;
+}
+
+/** Decodes bytes[start, end) of a view made by `latin1View`. */
+export function latin1Slice(view: Latin1Buffer, start: number, end: number): string {
+  return view.latin1Slice(start, end);
+}
+
+/** Decodes a whole byte array. */
+export function bytesToLatin1(bytes: Uint8Array): string {
+  return latin1View(bytes).latin1Slice(0, bytes.length);
+}
+
+/** Encodes a latin1 string to bytes. */
+export function latin1ToBytes(s: string): Uint8Array {
+  return Buffer.from(s, "latin1");
+}
+
+/** Encodes a JS (UTF-16) string as UTF-8, then returns it as a latin1 byte string. */
+export function utf8ToLatin1(s: string): string {
+  return bytesToLatin1(new TextEncoder().encode(s));
+}
