@@ -1,0 +1,4 @@
+/** Transactions: MULTI EXEC DISCARD WATCH UNWATCH. */
+import type { Handler } from "./table.ts";
+
+export const transactionCommands: Record<string, Handler> = {};
