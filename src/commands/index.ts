@@ -3,16 +3,34 @@ import type { Handler } from "./table.ts";
 import { connectionCommands } from "./connection.ts";
 import { stringCommands } from "./strings.ts";
 import { keyCommands } from "./keys.ts";
+import { expireCommands } from "./expire.ts";
+import { scanCommands } from "./scan.ts";
+import { objectCommands } from "./object.ts";
 import { transactionCommands } from "./transactions.ts";
 import { configCommands } from "./config.ts";
 import { serverCommands } from "./server_admin.ts";
+import { clientCommands } from "./client_cmd.ts";
+import { infoCommands } from "./info.ts";
+import { debugCommands } from "./debug.ts";
+import { commandCommands } from "./command_cmd.ts";
+import { slowlogCommands } from "./slowlog.ts";
+import { latencyCommands } from "./latency_cmd.ts";
 
 /** All handler maps, one per family module. */
 export const ALL_COMMANDS: Record<string, Handler>[] = [
   connectionCommands,
   stringCommands,
   keyCommands,
+  expireCommands,
+  scanCommands,
+  objectCommands,
   transactionCommands,
   configCommands,
   serverCommands,
+  clientCommands,
+  infoCommands,
+  debugCommands,
+  commandCommands,
+  slowlogCommands,
+  latencyCommands,
 ];

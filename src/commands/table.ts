@@ -50,7 +50,9 @@ const FLAG_BITS: Record<string, number> = {
 /** How a key spec finds the first key and the rest (Redis 7.0 key specifications). */
 export interface KeySpec {
   flags: string[];
-  begin: { type: "index"; index: number } | { type: "keyword"; keyword: string; startFrom: number } | { type: "unknown" };
+  begin: { type: "index"; index: number } | { type: "keyword"; keyword: string; startFrom: number } | {
+    type: "unknown";
+  };
   find: { type: "range"; lastKey: number; keyStep: number; limit: number } | {
     type: "keynum";
     keyNumIdx: number;
@@ -87,6 +89,9 @@ export interface Command {
   docs: Tagged;
   stats: CommandStats;
 }
+
+/** Distinct spellings of command names remembered by the lookup cache. */
+const MAX_SPELLINGS = 4096;
 
 type MetaEntry = { info: Tagged; docs: Tagged };
 const META = meta as unknown as Record<string, MetaEntry>;
@@ -212,9 +217,16 @@ export class CommandTable {
     }
   }
 
+  /** Names as clients spelled them (any case) -> command; bounded, filled on first use. */
+  private readonly spellings = new Map<string, Command>();
+
   /** Finds a top-level command by the name a client sent (any case). */
   lookup(name: string): Command | undefined {
-    return this.commands.get(name) ?? this.commands.get(name.toLowerCase());
+    const hit = this.spellings.get(name);
+    if (hit !== undefined) return hit;
+    const cmd = this.commands.get(name.toLowerCase());
+    if (cmd !== undefined && this.spellings.size < MAX_SPELLINGS) this.spellings.set(name, cmd);
+    return cmd;
   }
 }
 

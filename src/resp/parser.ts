@@ -9,11 +9,17 @@ import { splitArgs } from "./split_args.ts";
 /** Longest inline request, or count line, Redis accepts without a newline (PROTO_INLINE_MAX_SIZE). */
 export const PROTO_INLINE_MAX_SIZE = 64 * 1024;
 const INT_MAX = 2147483647;
+/** string2ll accepts strings shorter than LONG_STR_SIZE (21) characters, sign included. */
+const MAX_LONG_LONG_CHARS = 20;
+const LLONG_MAX_DIGITS = "9223372036854775807";
+const LLONG_MIN_DIGITS = "9223372036854775808";
 /** Unauthenticated clients may send at most this many arguments / bytes per argument. */
 const UNAUTH_MULTIBULK_MAX = 10;
 const UNAUTH_BULK_MAX = 16384;
 const INITIAL_BUFFER_BYTES = 16 * 1024;
 const CR = 13;
+/** Slots of the command-name cache (a power of two). */
+const NAME_CACHE_SIZE = 256;
 const LF = 10;
 
 /** Limits the parser enforces; read on every command so CONFIG SET takes effect at once. */
@@ -32,6 +38,7 @@ export class RespParser {
   /** Length of the bulk being waited for; -1 when its `$len` line is still to come. */
   private bulkLen = -1;
   private args: string[] = [];
+  private readonly nameCache: (string | undefined)[] = new Array(NAME_CACHE_SIZE).fill(undefined);
   /** Set when `next()` returned null because the stream is invalid; the connection must close. */
   error: string | null = null;
   /** Whether the connection still has to authenticate (tightens limits as Redis does). */
@@ -98,9 +105,6 @@ export class RespParser {
       while (this.pendingArgs > 0) {
         if (this.bulkLen === -1) {
           if (this.start >= this.end) return null;
-          if (this.bytes[this.start] !== 36 /* '$' */) {
-            return this.fail(`expected '$', got '${String.fromCharCode(this.bytes[this.start])}'`);
-          }
           const len = this.readCountLine("bulk count");
           if (len === null) return null;
           if (len < 0 || len > this.limits.protoMaxBulkLen) return this.fail("invalid bulk length");
@@ -110,7 +114,10 @@ export class RespParser {
           if (this.bytes.length - this.start < len + 2) this.makeRoom(len + 2 - (this.end - this.start));
         }
         if (this.end - this.start < this.bulkLen + 2) return null;
-        this.args.push(this.view.latin1Slice(this.start, this.start + this.bulkLen));
+        const arg = this.args.length === 0
+          ? this.commandName(this.start, this.bulkLen)
+          : this.view.latin1Slice(this.start, this.start + this.bulkLen);
+        this.args.push(arg);
         // Like Redis, the two bytes after the bulk are skipped without being checked.
         this.start += this.bulkLen + 2;
         this.bulkLen = -1;
@@ -122,22 +129,71 @@ export class RespParser {
     return null;
   }
 
-  /** Reads `<prefix char><integer>\r\n`; null when incomplete or invalid (then `error` is set). */
-  private readCountLine(what: string): number | null {
-    const cr = this.bytes.subarray(this.start, this.end).indexOf(CR);
-    if (cr === -1 || this.start + cr + 1 >= this.end) {
-      if (this.end - this.start > PROTO_INLINE_MAX_SIZE) return this.fail(`too big ${what} string`);
-      return null;
+  /**
+   * Reads `<prefix char><integer>\r\n` (the prefix is `$` for a bulk count); null when incomplete or
+   * invalid (then `error` is set). Like Redis, the line ends at the first CR and the byte after it is
+   * skipped unchecked; Redis finds the CR with strchr, so a NUL byte before it hides the line for good.
+   */
+  private readCountLine(what: "mbulk count" | "bulk count"): number | null {
+    // A plain loop: `subarray().indexOf` allocates a view per line, three lines per command.
+    const bytes = this.bytes;
+    const end = this.end;
+    let at = this.start;
+    while (at < end && bytes[at] !== CR) at++;
+    if (at >= end) return this.waitForLine(what);
+    const cr = at - this.start;
+    if (this.start + cr + 1 >= this.end) return null;
+    const lineStart = this.start;
+    const badPrefix = what === "bulk count" && this.bytes[lineStart] !== 36; /* '$' */
+    const value = badPrefix ? null : parseStrictInt(this.bytes, lineStart + 1, lineStart + cr);
+    if (value === null) {
+      // A valid line holds no NUL, so the strchr quirk is checked only here, off the common path.
+      if (this.hasNulBefore(cr)) return this.waitForLine(what);
+      this.start += cr + 2;
+      if (badPrefix) return this.fail(`expected '$', got '${String.fromCharCode(this.bytes[lineStart])}'`);
+      return this.fail(what === "bulk count" ? "invalid bulk length" : "invalid multibulk length");
     }
-    const value = parseStrictInt(this.bytes, this.start + 1, this.start + cr);
     this.start += cr + 2;
-    if (value === null) return this.fail(what === "bulk count" ? "invalid bulk length" : "invalid multibulk length");
     return value;
+  }
+
+  /**
+   * Decodes the command name. Clients repeat a few names, so the last decoded string per
+   * (length, first byte, last byte) is reused when the bytes match: no allocation, and the
+   * command table lookup hits V8's cached string hash.
+   */
+  private commandName(start: number, len: number): string {
+    const bytes = this.bytes;
+    if (len === 0 || len > 32) return this.view.latin1Slice(start, start + len);
+    const slot = (len * 31 + bytes[start] * 7 + bytes[start + len - 1]) & (NAME_CACHE_SIZE - 1);
+    const cached = this.nameCache[slot];
+    if (cached !== undefined && cached.length === len) {
+      let i = 0;
+      while (i < len && cached.charCodeAt(i) === bytes[start + i]) i++;
+      if (i === len) return cached;
+    }
+    const name = this.view.latin1Slice(start, start + len);
+    this.nameCache[slot] = name;
+    return name;
+  }
+
+  /** No complete line yet: fails once the pending bytes exceed what Redis buffers for one line. */
+  private waitForLine(what: string): null {
+    if (this.end - this.start > PROTO_INLINE_MAX_SIZE) return this.fail(`too big ${what} string`);
+    return null;
+  }
+
+  /** Whether a NUL byte lies in the `count` bytes at the parse position (C string functions stop there). */
+  private hasNulBefore(count: number): boolean {
+    const b = this.bytes;
+    const to = this.start + count;
+    for (let i = this.start; i < to; i++) if (b[i] === 0) return true;
+    return false;
   }
 
   private parseInline(): string[] | null {
     const lf = this.bytes.subarray(this.start, this.end).indexOf(LF);
-    if (lf === -1) {
+    if (lf === -1 || this.hasNulBefore(lf)) {
       if (this.end - this.start > PROTO_INLINE_MAX_SIZE) return this.fail("too big inline request");
       return null;
     }
@@ -156,9 +212,13 @@ export class RespParser {
   }
 }
 
-/** Parses a base-10 integer as Redis's string2ll does: no spaces, no '+', no leading zeros. */
+/**
+ * Parses a base-10 integer as Redis's string2ll does: no spaces, no '+', no leading zeros, at most
+ * 20 characters, within the signed 64-bit range. Values beyond 2^53 come back rounded, which is
+ * enough here: callers only compare them with limits far below that.
+ */
 function parseStrictInt(bytes: Uint8Array, from: number, to: number): number | null {
-  if (from >= to) return null;
+  if (from >= to || to - from > MAX_LONG_LONG_CHARS) return null;
   let i = from;
   let negative = false;
   if (bytes[i] === 45 /* '-' */) {
@@ -167,12 +227,18 @@ function parseStrictInt(bytes: Uint8Array, from: number, to: number): number | n
     if (i === to) return null;
   }
   if (bytes[i] === 48 /* '0' */) return to - i === 1 && !negative ? 0 : null;
+  const digits = to - i;
+  // The largest magnitude: LLONG_MAX, or one more for LLONG_MIN (their last digits are 7 and 8).
+  const limit = negative ? LLONG_MIN_DIGITS : LLONG_MAX_DIGITS;
+  if (digits > limit.length) return null;
   let value = 0;
-  for (; i < to; i++) {
+  let cmp = 0; // sign of the first difference from `limit`, for a number as long as `limit`
+  for (let j = 0; i < to; i++, j++) {
     const d = bytes[i] - 48;
     if (d < 0 || d > 9) return null;
     value = value * 10 + d;
+    if (cmp === 0 && digits === limit.length) cmp = d + 48 - limit.charCodeAt(j);
   }
-  if (value > Number.MAX_SAFE_INTEGER) return null;
+  if (cmp > 0) return null;
   return negative ? -value : value;
 }

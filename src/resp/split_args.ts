@@ -7,7 +7,9 @@
 export function splitArgs(line: string): string[] | null {
   const args: string[] = [];
   let i = 0;
-  const n = line.length;
+  // sdssplitargs reads a C string: a NUL byte ends the line.
+  const nul = line.indexOf("\0");
+  const n = nul === -1 ? line.length : nul;
   while (true) {
     while (i < n && isSpace(line.charCodeAt(i))) i++;
     if (i >= n) return args;
@@ -50,7 +52,7 @@ export function splitArgs(line: string): string[] | null {
           break;
         }
         const c = line[i];
-        if (isSpace(c.charCodeAt(0))) done = true;
+        if (isSeparator(c.charCodeAt(0))) done = true;
         else if (c === '"') inDouble = true;
         else if (c === "'") inSingle = true;
         else current += c;
@@ -64,6 +66,11 @@ export function splitArgs(line: string): string[] | null {
 function isSpace(code: number): boolean {
   // isspace(): space, \t, \n, \v, \f, \r
   return code === 32 || (code >= 9 && code <= 13);
+}
+
+function isSeparator(code: number): boolean {
+  // Inside a token only space, \t, \n and \r end it (not \v or \f, which isspace() skips between tokens).
+  return code === 32 || code === 9 || code === 10 || code === 13;
 }
 
 function isHex(c: string | undefined): boolean {

@@ -8,8 +8,8 @@ const INITIAL_BYTES = 16 * 1024;
 const ENCODE_INTO_MIN_CHARS = 64;
 const asciiEncoder = new TextEncoder();
 
-/** Redis's shared replies, pre-encoded once. */
 const CRLF = "\r\n";
+const OK_BYTES = new TextEncoder().encode("+OK\r\n");
 
 /** Growable output buffer with RESP encoders. */
 export class ReplyWriter {
@@ -36,8 +36,13 @@ export class ReplyWriter {
 
   /** Appends a latin1 string's bytes verbatim. */
   raw(s: string): void {
+    this.ensure(s.length);
+    this.put(s);
+  }
+
+  /** Copies a string's bytes at the end; the caller has ensured room. */
+  private put(s: string): void {
     const n = s.length;
-    this.ensure(n);
     const bytes = this.bytes;
     let at = this.length;
     if (n >= ENCODE_INTO_MIN_CHARS) {
@@ -52,6 +57,24 @@ export class ReplyWriter {
     this.length = at;
   }
 
+  /** Writes `<prefix><n>\r\n` for a non-negative integer below 2^53; the caller has ensured room. */
+  private header(prefix: number, n: number): void {
+    const bytes = this.bytes;
+    let at = this.length;
+    bytes[at++] = prefix;
+    if (n < 10) {
+      bytes[at++] = 48 + n;
+    } else {
+      let digits = 0;
+      for (let v = n; v >= 1; v = Math.floor(v / 10)) digits++;
+      at += digits;
+      for (let i = at - 1, v = n; i >= at - digits; i--, v = Math.floor(v / 10)) bytes[i] = 48 + (v % 10);
+    }
+    bytes[at++] = 13;
+    bytes[at++] = 10;
+    this.length = at;
+  }
+
   /** Appends raw bytes. */
   rawBytes(b: Uint8Array): void {
     this.ensure(b.length);
@@ -61,7 +84,9 @@ export class ReplyWriter {
 
   /** `+OK` */
   ok(): void {
-    this.raw("+OK\r\n");
+    this.ensure(5);
+    this.bytes.set(OK_BYTES, this.length);
+    this.length += 5;
   }
 
   /** A simple string reply (`+s`). */
@@ -77,14 +102,21 @@ export class ReplyWriter {
 
   /** An integer reply. */
   int(n: number | bigint): void {
-    this.raw(":" + n + CRLF);
+    if (typeof n === "number" && n >= 0 && n <= Number.MAX_SAFE_INTEGER && Number.isInteger(n)) {
+      this.ensure(24);
+      this.header(58, /* ':' */ n);
+    } else {
+      this.raw(":" + n + CRLF);
+    }
   }
 
   /** A bulk string reply. */
   bulk(s: string): void {
-    this.raw("$" + s.length + CRLF);
-    this.raw(s);
-    this.raw(CRLF);
+    this.ensure(s.length + 24);
+    this.header(36, /* '$' */ s.length);
+    this.put(s);
+    this.bytes[this.length++] = 13;
+    this.bytes[this.length++] = 10;
   }
 
   /** A bulk string reply from bytes. */
@@ -106,7 +138,8 @@ export class ReplyWriter {
 
   /** An array header of `n` elements. */
   array(n: number): void {
-    this.raw("*" + n + CRLF);
+    this.ensure(24);
+    this.header(42, /* '*' */ n);
   }
 
   /** A map header of `n` pairs (a flat array of 2n in RESP2). */
@@ -155,8 +188,7 @@ export class ReplyWriter {
 }
 
 /**
- * Formats a double as Redis replies do (`%.17g`, with `inf`/`-inf`/`nan`).
- * Shortest round-trip digits are used, which is what Redis 7.0 emits via its fpconv `%.17g` path.
+ * Formats a double as Redis 7.0 replies do (`%.17g`, with `inf`/`-inf`/`nan`).
  */
 export function formatDouble(d: number): string {
   if (d === Infinity) return "inf";
@@ -166,20 +198,44 @@ export function formatDouble(d: number): string {
   return toG17(d);
 }
 
-/** C's `%.17g`: 17 significant digits, exponent form below 1e-4 or from 1e17. */
+/** C's `%.17g`: 17 significant digits, exponent form below 1e-4 or from 1e17, trailing zeros dropped. */
 export function toG17(d: number): string {
   if (d === 0) return Object.is(d, -0) ? "-0" : "0";
-  const exp = Math.floor(Math.log10(Math.abs(d)));
+  const a = Math.abs(d);
+  // toExponential rounds exact ties away from zero; glibc rounds them to even.
+  let e = a.toExponential(tieRoundsDown(a) ? 17 : 16);
+  const expAt = e.indexOf("e");
+  const exp = Number(e.slice(expAt + 1));
+  e = (e[0] + e.slice(2, 18)).slice(0, 17).replace(/0+$/, "");
   let s: string;
   if (exp < -4 || exp >= 17) {
-    s = d.toExponential(16);
-    let [mant, e] = s.split("e");
-    if (mant.includes(".")) mant = mant.replace(/0+$/, "").replace(/\.$/, "");
-    const sign = e[0] === "-" ? "-" : "+";
-    const digits = e.replace(/^[+-]/, "").padStart(2, "0");
-    return `${mant}e${sign}${digits}`;
+    const mant = e.length > 1 ? e[0] + "." + e.slice(1) : e;
+    s = `${mant}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
+  } else if (exp < 0) {
+    s = "0." + "0".repeat(-exp - 1) + e;
+  } else if (e.length > exp + 1) {
+    s = e.slice(0, exp + 1) + "." + e.slice(exp + 1);
+  } else {
+    s = e.padEnd(exp + 1, "0");
   }
-  s = d.toFixed(Math.max(0, 16 - exp));
-  if (s.includes(".")) s = s.replace(/0+$/, "").replace(/\.$/, "");
-  return s;
+  return d < 0 ? "-" + s : s;
+}
+
+/**
+ * Whether `a` (> 0) lies exactly halfway between two 17-digit decimals and the lower one is even,
+ * so that `%.17g` truncates where `toExponential(16)` would round up.
+ */
+function tieRoundsDown(a: number): boolean {
+  const e18 = a.toExponential(17);
+  if (e18[18] !== "5" || (e18.charCodeAt(17) - 48) % 2 !== 0) return false;
+  // Exact decimal expansion of a = m * 2^exp2: with exp2 < 0 it is m * 5^-exp2 / 10^-exp2.
+  const bits = new DataView(new Float64Array([a]).buffer).getBigUint64(0, true);
+  const biased = Number(bits >> 52n);
+  let m = bits & ((1n << 52n) - 1n);
+  if (biased !== 0) m |= 1n << 52n;
+  const exp2 = (biased === 0 ? 1 : biased) - 1075;
+  // An integer-valued double never has exactly 18 significant digits ending in 5 (it would exceed 2^53).
+  if (exp2 >= 0) return false;
+  const digits = (m * 5n ** BigInt(-exp2)).toString().replace(/0+$/, "");
+  return digits.length === 18;
 }

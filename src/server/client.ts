@@ -6,15 +6,22 @@ import { RespParser } from "../resp/parser.ts";
 import { ReplyWriter } from "../resp/writer.ts";
 import type { Server } from "./server.ts";
 import type { Db } from "../store/keyspace.ts";
+import type { Command } from "../commands/table.ts";
 import { dispatch } from "./dispatch.ts";
 import { logger } from "../log.ts";
+import { clientInfoString } from "./client_info.ts";
 
 /** Bytes asked of each read. */
 const READ_CHUNK_BYTES = 16 * 1024;
+/** Redis's per-client static reply buffer (PROTO_REPLY_CHUNK_BYTES): output above it counts toward limits. */
+export const PROTO_REPLY_CHUNK_BYTES = 16 * 1024;
+/** Output buffer limit classes, in the order of `client-output-buffer-limit`'s value. */
+const OBUF_CLASS_INDEX = { normal: 0, replica: 1, pubsub: 2 } as const;
 
-/** A command queued by MULTI. */
+/** A command queued by MULTI, resolved when queued as Redis does. */
 export interface QueuedCommand {
   argv: string[];
+  cmd: Command;
 }
 
 /** Connection state of one client. */
@@ -53,6 +60,21 @@ export class Client {
   waitFor: Promise<void> | null = null;
   readonly addr: string;
   readonly laddr: string;
+  /** File descriptor number shown by CLIENT LIST. */
+  readonly fd: number;
+  /** ACL user (only `default` until ACL exists). */
+  user = "default";
+  /** Pub/sub subscription counts (CLIENT LIST sub/psub/ssub, client type `pubsub`). */
+  subCount = 0;
+  psubCount = 0;
+  ssubCount = 0;
+  /** Whether this connection is a replica / master link (client types for CLIENT LIST / KILL). */
+  isReplica = false;
+  isMaster = false;
+  /** Unix seconds when the soft output limit was first exceeded, 0 when below it. */
+  obufSoftLimitSince = 0;
+  /** Highest reply-buffer size seen (CLIENT LIST `rbp=`). */
+  replyPeak = 0;
 
   constructor(readonly server: Server, readonly conn: Deno.TcpConn, id: number) {
     this.id = id;
@@ -64,6 +86,69 @@ export class Client {
     const local = conn.localAddr as Deno.NetAddr;
     this.addr = formatAddr(remote);
     this.laddr = formatAddr(local);
+    this.fd = server.allocateFd();
+  }
+
+  /** Client type as Redis's getClientType names it (MONITOR clients are `normal`). */
+  type(): "normal" | "master" | "replica" | "pubsub" {
+    if (this.isMaster) return "master";
+    if (this.isReplica && !this.monitor) return "replica";
+    if (this.subCount + this.psubCount + this.ssubCount > 0) return "pubsub";
+    return "normal";
+  }
+
+  /** Whether the peer connects over loopback (Redis's islocalClient, for `enable-debug-command local`). */
+  isLocal(): boolean {
+    const host = (this.conn.remoteAddr as Deno.NetAddr).hostname;
+    return host.startsWith("127.") || host === "::1" || host === "::ffff:127.0.0.1";
+  }
+
+  /** Reply bytes not yet written to the socket. */
+  pendingOutput(): number {
+    return this.out.length + this.sending.length;
+  }
+
+  /** Capacity of the reply buffers (CLIENT LIST `rbs=`). */
+  replyBufferSize(): number {
+    return this.out.bytes.length;
+  }
+
+  /**
+   * Closes the client if its pending output passes `client-output-buffer-limit` for its class
+   * (hard at once, soft after the configured seconds), as Redis's checkClientOutputBufferLimits.
+   * Returns whether it was closed.
+   */
+  checkOutputBufferLimits(): boolean {
+    const used = this.pendingOutput() - PROTO_REPLY_CHUNK_BYTES;
+    if (used <= 0) {
+      this.obufSoftLimitSince = 0;
+      return false;
+    }
+    const type = this.type();
+    const limits = this.server.config.get("client-output-buffer-limit") as number[];
+    const base = OBUF_CLASS_INDEX[type === "master" ? "normal" : type] * 3;
+    const hardBytes = limits[base];
+    const softBytes = limits[base + 1];
+    let hard = hardBytes > 0 && used >= hardBytes;
+    let soft = softBytes > 0 && used >= softBytes;
+    if (soft) {
+      const now = Math.floor(Date.now() / 1000);
+      if (this.obufSoftLimitSince === 0) {
+        this.obufSoftLimitSince = now;
+        soft = false;
+      } else if (now - this.obufSoftLimitSince <= limits[base + 2]) {
+        soft = false;
+      }
+    } else {
+      this.obufSoftLimitSince = 0;
+    }
+    hard ||= soft;
+    if (!hard) return false;
+    logger.warning(
+      `Client ${clientInfoString(this)} scheduled to be closed ASAP for overcoming of output buffer limits.`,
+    );
+    this.close();
+    return true;
   }
 
   /** Sets the protocol for both reply buffers. */
@@ -81,17 +166,21 @@ export class Client {
         const n = await this.conn.read(parser.writable(READ_CHUNK_BYTES));
         if (n === null) break;
         parser.commit(n);
+        this.server.stats.netInputBytes += n;
+        this.server.stats.readsProcessed++;
         this.lastInteraction = Date.now();
         if (parser.buffered > this.server.limits.queryBufferLimit) {
           logger.warning(`Closing client that reached max query buffer length: ${this.describe()}`);
           break;
         }
         await this.processInput();
+        if (this.out.length > PROTO_REPLY_CHUNK_BYTES && this.checkOutputBufferLimits()) break;
         if (this.out.length > 0) await this.flush();
         if (this.closeAfterReply) break;
       }
-    } catch {
+    } catch (err) {
       // Connection reset or write error: the client just goes away.
+      logger.debug(`Client ${this.describe()} closed: ${(err as Error).stack ?? err}`);
     } finally {
       if (this.writing) await this.writing.catch(() => {});
       this.close();
@@ -104,8 +193,10 @@ export class Client {
     while (!this.closeAfterReply && !this.closed) {
       if (this.waitFor !== null) {
         if (this.out.length > 0) await this.flush();
-        await this.waitFor;
-        this.waitFor = null;
+        const waited = this.waitFor;
+        await waited;
+        // What ran after the wait (a postponed command) may have set a new wait.
+        if (this.waitFor === waited) this.waitFor = null;
         continue;
       }
       const argv = parser.next();
@@ -142,12 +233,15 @@ export class Client {
       const end = batch.length;
       while (offset < end) offset += await this.conn.write(bytes.subarray(offset, end));
       this.server.stats.netOutputBytes += end;
+      this.server.stats.writesProcessed++;
+      if (batch.bytes.length > this.replyPeak) this.replyPeak = batch.bytes.length;
       batch.reset();
     }
   }
 
   /** Queues an out-of-band reply (pub/sub, MONITOR) and starts sending it. */
   pushFlush(): void {
+    if (this.pendingOutput() > PROTO_REPLY_CHUNK_BYTES && this.checkOutputBufferLimits()) return;
     this.flush().catch(() => this.close());
   }
 

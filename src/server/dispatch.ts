@@ -2,87 +2,150 @@
  * Command dispatch, in Redis's processCommand order: lookup, arity, authentication,
  * MULTI queueing, then the call with its statistics, slowlog and MONITOR feed.
  */
+import { authRequired } from "../commands/connection.ts";
+import { recordLatency } from "./latency.ts";
 import type { Client } from "./client.ts";
-import { type Command, CMD_NO_AUTH, CMD_SKIP_MONITOR, CMD_SKIP_SLOWLOG } from "../commands/table.ts";
+import {
+  CMD_ADMIN,
+  CMD_NO_AUTH,
+  CMD_NO_MULTI,
+  CMD_SKIP_MONITOR,
+  CMD_SKIP_SLOWLOG,
+  type Command,
+} from "../commands/table.ts";
+import { discardTransaction } from "../commands/transactions.ts";
 
-/** Commands that run at once even inside MULTI. */
+/** Commands that run at once even inside MULTI (Redis's processCommand list). */
 const MULTI_IMMEDIATE = new Set(["exec", "discard", "multi", "watch", "quit", "reset"]);
 
-/** Finds the command (or subcommand) for argv, or writes Redis's error and returns null. */
+/** Commands MONITOR never shows: Redis skips admin commands and those flagged skip_monitor. */
+const NOT_MONITORED = CMD_SKIP_MONITOR | CMD_ADMIN;
+
+/**
+ * Error-reply count when the last command's failure was judged (Redis's static prev_err_count):
+ * EXEC counts as failed only for errors after its last queued command, as in Redis.
+ */
+let errorMark = 0;
+
+/**
+ * Finds the command (or subcommand) for argv, or writes Redis's error and returns null.
+ * Records it as the client's last command (CLIENT LIST `cmd=`; `NULL` when unknown).
+ */
 export function resolveCommand(c: Client, argv: string[]): Command | null {
   const cmd = c.server.commands.lookup(argv[0]);
   if (cmd === undefined) {
+    c.lastCommand = "NULL";
     let args = "";
     for (let i = 1; i < argv.length && args.length < 128; i++) {
-      args += `'${argv[i].slice(0, 128 - args.length)}' `;
+      args += `'${cString(argv[i]).slice(0, 128 - args.length)}' `;
     }
-    rejectCommand(c, `ERR unknown command '${argv[0].slice(0, 128)}', with args beginning with: ${args}`);
+    rejectCommand(c, `ERR unknown command '${cString(argv[0]).slice(0, 128)}', with args beginning with: ${args}`);
     return null;
   }
   if (cmd.subcommands !== null && argv.length >= 2) {
     const sub = cmd.subcommands.get(argv[1]) ?? cmd.subcommands.get(argv[1].toLowerCase());
     if (sub === undefined) {
-      rejectCommand(c, `ERR unknown subcommand '${argv[1].slice(0, 128)}'. Try ${argv[0].toUpperCase()} HELP.`);
+      c.lastCommand = "NULL";
+      rejectCommand(
+        c,
+        `ERR unknown subcommand '${cString(argv[1]).slice(0, 128)}'. Try ${argv[0].toUpperCase()} HELP.`,
+      );
       return null;
     }
+    c.lastCommand = sub.fullname;
     return checkArity(c, sub, argv) ? sub : null;
   }
+  c.lastCommand = cmd.fullname;
   return checkArity(c, cmd, argv) ? cmd : null;
+}
+
+/** An argument as C's `%s` prints it: Redis formats these errors with printf, so a NUL ends it. */
+function cString(s: string): string {
+  const nul = s.indexOf("\0");
+  return nul === -1 ? s : s.slice(0, nul);
 }
 
 function checkArity(c: Client, cmd: Command, argv: string[]): boolean {
   if ((cmd.arity > 0 && cmd.arity !== argv.length) || argv.length < -cmd.arity) {
-    rejectCommand(c, `ERR wrong number of arguments for '${cmd.fullname}' command`, cmd);
+    rejectCommand(c, `ERR wrong number of arguments for '${cmd.fullname}' command`, cmd, argv);
     return false;
   }
   return true;
 }
 
-/** Replies with an error that stops the command before it runs; inside MULTI it aborts EXEC. */
-export function rejectCommand(c: Client, error: string, cmd?: Command): void {
+/**
+ * Replies with an error that stops the command before it runs; inside MULTI it aborts EXEC.
+ * A rejected EXEC itself discards the transaction and says why, as Redis's execCommandAbort.
+ */
+export function rejectCommand(c: Client, error: string, cmd?: Command, argv?: string[]): void {
   if (c.multi !== null) c.multiError = true;
-  if (cmd) cmd.stats.rejectedCalls++;
-  c.server.replyError(c, error);
+  if (cmd === undefined) return c.server.replyError(c, error);
+  cmd.stats.rejectedCalls++;
+  if (cmd.fullname !== "exec") return c.server.replyError(c, error);
+  discardTransaction(c);
+  // Redis formats its own messages without the "ERR " code here (shared errors keep theirs).
+  const reason = error.startsWith("ERR ") ? error.slice(4) : error;
+  c.server.replyError(c, `EXECABORT Transaction discarded because of: ${reason}`);
+  if (argv !== undefined && c.server.monitors.size > 0) c.server.feedMonitors(c, argv);
 }
 
 /** Runs one command from a client. */
 export function dispatch(c: Client, argv: string[]): void {
-  const server = c.server;
+  const outBefore = c.out.length;
   const cmd = resolveCommand(c, argv);
-  if (cmd === null) return;
-  if (!c.authenticated && (cmd.flags & CMD_NO_AUTH) === 0) {
-    rejectCommand(c, "NOAUTH Authentication required.", cmd);
-    return;
+  if (cmd !== null) {
+    if (!c.authenticated && (cmd.flags & CMD_NO_AUTH) === 0 && authRequired(c)) {
+      rejectCommand(c, "NOAUTH Authentication required.", cmd, argv);
+    } else if (c.server.pauseUntil !== 0 && c.server.mustPostpone(c, cmd)) {
+      // CLIENT PAUSE: the read loop waits, then the command goes through dispatch again
+      // (CLIENT REPLY is applied then, to the reply it really writes).
+      c.waitFor = c.server.pauseEnded!.then(() => dispatch(c, argv));
+      return;
+    } else if (c.multi !== null && !MULTI_IMMEDIATE.has(cmd.fullname)) {
+      queueCommand(c, cmd, argv);
+    } else {
+      call(c, cmd, argv);
+    }
   }
-  if (c.multi !== null && !MULTI_IMMEDIATE.has(cmd.fullname)) {
-    c.multi.push({ argv });
-    c.out.raw("+QUEUED\r\n");
-    return;
-  }
-  call(c, cmd, argv);
-  void server;
+  if (c.replyMode !== "on") applyReplyMode(c, cmd, outBefore);
 }
 
-/** Calls a resolved command: stats, slowlog, MONITOR and CLIENT REPLY handling. */
+/** Queues a command inside MULTI (Redis's queueMultiCommand), or refuses a no_multi one. */
+function queueCommand(c: Client, cmd: Command, argv: string[]): void {
+  if ((cmd.flags & CMD_NO_MULTI) !== 0) {
+    rejectCommand(c, "ERR Command not allowed inside a transaction", cmd);
+    return;
+  }
+  // An aborted transaction keeps answering QUEUED but stores nothing, as Redis does.
+  if (!c.multiError) c.multi!.push({ argv, cmd });
+  c.out.raw("+QUEUED\r\n");
+}
+
+/** CLIENT REPLY OFF/SKIP: drops what one client command wrote (CLIENT REPLY itself decides its reply). */
+function applyReplyMode(c: Client, cmd: Command | null, outBefore: number): void {
+  if (cmd !== null && cmd.fullname === "client|reply") return;
+  c.out.length = outBefore;
+  if (c.replyMode === "skip") c.replyMode = "on";
+}
+
+/** Calls a resolved command: stats, slowlog and MONITOR (also for each command EXEC runs). */
 export function call(c: Client, cmd: Command, argv: string[]): void {
   const server = c.server;
-  if (server.monitors.size > 0 && (cmd.flags & CMD_SKIP_MONITOR) === 0) server.feedMonitors(c, argv);
-  const errorsBefore = server.stats.errorReplies;
-  const outBefore = c.out.length;
+  const stats = server.stats;
+  errorMark = stats.errorReplies;
   const start = performance.now();
+  const previous = server.currentClient;
   server.currentClient = c;
   cmd.handler(c, argv);
-  server.currentClient = null;
+  server.currentClient = previous;
   const usec = (performance.now() - start) * 1000;
   cmd.stats.calls++;
   cmd.stats.usec += usec;
-  if (server.stats.errorReplies !== errorsBefore) cmd.stats.failedCalls++;
-  server.stats.commandsProcessed++;
-  c.lastCommand = cmd.fullname;
-  if ((cmd.flags & CMD_SKIP_SLOWLOG) === 0) server.slowlogCheck(c, argv, usec);
-  if (c.replyMode !== "on") {
-    // CLIENT REPLY OFF/SKIP: drop what this command wrote (CLIENT REPLY ON itself replies).
-    if (cmd.fullname !== "client|reply") c.out.length = outBefore;
-    if (c.replyMode === "skip" && cmd.fullname !== "client|reply") c.replyMode = "on";
-  }
+  recordLatency(cmd.stats, usec);
+  if (stats.errorReplies !== errorMark) cmd.stats.failedCalls++;
+  errorMark = stats.errorReplies;
+  stats.commandsProcessed++;
+  if ((cmd.flags & CMD_SKIP_SLOWLOG) === 0) server.slowlogCheck(c, argv, usec, cmd);
+  // Fed after the call, as Redis 7.0 does: EXEC's commands show before EXEC itself.
+  if (server.monitors.size > 0 && (cmd.flags & NOT_MONITORED) === 0) server.feedMonitors(c, argv);
 }

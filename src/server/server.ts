@@ -6,10 +6,15 @@ import { Config } from "../config/config.ts";
 import { CommandTable } from "../commands/table.ts";
 import { ALL_COMMANDS } from "../commands/index.ts";
 import { Db, type KeyspaceObserver } from "../store/keyspace.ts";
+import { refreshAccessClock } from "../store/access_clock.ts";
 import { Client } from "./client.ts";
 import { logger } from "../log.ts";
 import type { ParserLimits } from "../resp/parser.ts";
 import { formatMonitorLine } from "./monitor.ts";
+import { touchWatchedKey } from "../commands/transactions.ts";
+import { attachHistograms, LatencyMonitor } from "./latency.ts";
+import { InstantaneousMetric } from "./metrics.ts";
+import { CMD_FAST, CMD_WRITE, type Command } from "../commands/table.ts";
 
 /** Server-wide counters reported by INFO stats. */
 export class ServerStats {
@@ -24,6 +29,13 @@ export class ServerStats {
   keyspaceMisses = 0;
   errorReplies = 0;
   protocolErrors = 0;
+  /** Socket reads and reply writes (INFO total_reads_processed / total_writes_processed). */
+  readsProcessed = 0;
+  writesProcessed = 0;
+  /** Sampled rates for INFO instantaneous_* fields. */
+  readonly opsPerSec = new InstantaneousMetric();
+  readonly inputKbps = new InstantaneousMetric();
+  readonly outputKbps = new InstantaneousMetric();
   /** Error counts by error code (the word before the first space): INFO errorstats. */
   errors = new Map<string, number>();
 }
@@ -36,6 +48,20 @@ export interface SlowlogEntry {
   argv: string[];
   addr: string;
   name: string;
+}
+
+/** Longest slowlog argv and argument kept (SLOWLOG_ENTRY_MAX_ARGC / SLOWLOG_ENTRY_MAX_STRING). */
+const SLOWLOG_ENTRY_MAX_ARGC = 32;
+const SLOWLOG_ENTRY_MAX_STRING = 128;
+/** How often the instantaneous metrics take a sample (Redis's run_with_period(100)). */
+const METRIC_SAMPLE_PERIOD_MS = 100;
+
+/** 40 random hex characters (run_id, master_replid). */
+export function randomHex40(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(20));
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
 }
 
 /** The Redis-compatible server. */
@@ -58,7 +84,27 @@ export class Server implements KeyspaceObserver {
   /** Unix ms until which clients are paused, and whether only writes are paused. */
   pauseUntil = 0;
   pauseWritesOnly = false;
+  /** Resolves when the current CLIENT PAUSE ends; postponed commands wait on it. */
+  pauseEnded: Promise<void> | null = null;
+  private pauseResolve: (() => void) | null = null;
+  private pauseTimer: ReturnType<typeof setTimeout> | undefined;
   activeExpireEnabled = true;
+  /** INFO run_id and master_replid: random per process, as in Redis. */
+  readonly runId = randomHex40();
+  replId = randomHex40();
+  readonly latency = new LatencyMonitor();
+  /** The master this server replicates from (`replicaof`), null for a master. */
+  masterHost: string | null = null;
+  /** Heap bytes at start-up and the highest seen (INFO used_memory_startup / used_memory_peak). */
+  readonly memoryStartup = Deno.memoryUsage().heapUsed;
+  memoryPeak = this.memoryStartup;
+  /** Largest query / output buffer seen recently (INFO client_recent_max_*). */
+  recentMaxInput = 0;
+  recentMaxOutput = 0;
+  private lastMetricSample = 0;
+  /** File descriptor numbers shown by CLIENT LIST: reused lowest-first, as the kernel does. */
+  private freeFds: number[] = [];
+  private nextFd = 8;
   private nextClientId = 1;
   private listeners: Deno.TcpListener[] = [];
   private cronTimer: ReturnType<typeof setTimeout> | undefined;
@@ -72,6 +118,7 @@ export class Server implements KeyspaceObserver {
     this.refreshLimits();
     const n = config.num("databases");
     for (let i = 0; i < n; i++) this.dbs.push(new Db(i, this));
+    attachHistograms(this.commands.commands.values());
   }
 
   /** Re-reads the limits the hot path uses (after CONFIG SET). */
@@ -94,7 +141,9 @@ export class Server implements KeyspaceObserver {
         this.acceptLoop(listener);
       } catch (err) {
         if (optional) continue;
-        logger.warning(`Warning: Could not create server TCP listening socket ${addr}:${this.port}: ${(err as Error).message}`);
+        logger.warning(
+          `Warning: Could not create server TCP listening socket ${addr}:${this.port}: ${(err as Error).message}`,
+        );
         throw err;
       }
     }
@@ -138,6 +187,8 @@ export class Server implements KeyspaceObserver {
   clientClosed(c: Client): void {
     this.clients.delete(c.id);
     this.monitors.delete(c);
+    this.freeFds.push(c.fd);
+    this.freeFds.sort((a, b) => b - a);
     unwatchAll(c);
   }
 
@@ -160,8 +211,28 @@ export class Server implements KeyspaceObserver {
     }
   }
 
-  /** Adds a slowlog entry if the command took longer than `slowlog-log-slower-than`. */
-  slowlogCheck(c: Client, argv: string[], usec: number): void {
+  /** The replication role HELLO reports (`replica` once replication sets `masterHost`). */
+  role(): "master" | "replica" {
+    return this.masterHost === null ? "master" : "replica";
+  }
+
+  /** A file descriptor number for a new client (CLIENT LIST `fd=`). */
+  allocateFd(): number {
+    return this.freeFds.pop() ?? this.nextFd++;
+  }
+
+  /**
+   * After a command: adds a slowlog entry if it took at least `slowlog-log-slower-than` usec, and
+   * a latency sample (`command` / `fast-command`) if it took at least `latency-monitor-threshold` ms.
+   */
+  slowlogCheck(c: Client, argv: string[], usec: number, cmd?: Command): void {
+    const latencyMs = this.config.num("latency-monitor-threshold");
+    if (latencyMs > 0 && usec / 1000 >= latencyMs) {
+      this.latency.addSample(
+        cmd !== undefined && (cmd.flags & CMD_FAST) !== 0 ? "fast-command" : "command",
+        Math.floor(usec / 1000),
+      );
+    }
     const threshold = this.config.num("slowlog-log-slower-than");
     if (threshold < 0 || usec < threshold) return;
     const max = this.config.num("slowlog-max-len");
@@ -169,20 +240,69 @@ export class Server implements KeyspaceObserver {
       id: this.slowlogNextId++,
       time: Math.floor(Date.now() / 1000),
       usec: Math.floor(usec),
-      argv: argv.slice(0, 32),
+      argv: slowlogArgv(argv),
       addr: c.addr,
       name: c.name,
     });
     if (this.slowlog.length > max) this.slowlog.length = max;
   }
 
+  /** Empties the slowlog (SLOWLOG RESET). */
+  slowlogReset(): void {
+    this.slowlog = [];
+  }
+
+  // --- CLIENT PAUSE ---
+
+  /** Pauses clients until `endMs` (unix ms); a longer or stricter pause wins, as in Redis's pauseClients. */
+  pauseClients(endMs: number, writesOnly: boolean): void {
+    if (this.pauseUntil === 0) this.pauseWritesOnly = writesOnly;
+    else if (!writesOnly) this.pauseWritesOnly = false;
+    if (endMs > this.pauseUntil) this.pauseUntil = endMs;
+    if (this.pauseEnded === null) this.pauseEnded = new Promise((resolve) => this.pauseResolve = resolve);
+    clearTimeout(this.pauseTimer);
+    this.pauseTimer = setTimeout(() => this.unpauseClients(), Math.max(0, this.pauseUntil - Date.now()));
+  }
+
+  /** Ends the pause and lets postponed commands run. */
+  unpauseClients(): void {
+    clearTimeout(this.pauseTimer);
+    this.pauseUntil = 0;
+    this.pauseWritesOnly = false;
+    const resolve = this.pauseResolve;
+    this.pauseEnded = null;
+    this.pauseResolve = null;
+    resolve?.();
+  }
+
+  /**
+   * Whether a command must wait for CLIENT PAUSE to end (Redis's processCommand): every command in
+   * ALL mode; in WRITE mode commands that write or may replicate (EVAL, PUBLISH, ...) and EXEC of such.
+   */
+  mustPostpone(c: Client, cmd: Command): boolean {
+    if (this.pauseUntil === 0) return false;
+    if (!this.pauseWritesOnly) return true;
+    if (mayReplicate(cmd)) return true;
+    if (cmd.fullname === "exec" && c.multi !== null) return c.multi.some((q) => mayReplicate(q.cmd));
+    return false;
+  }
+
+  /**
+   * Shuts down on SHUTDOWN: logs as Redis does, closes listeners and clients, then resolves the
+   * process exit (`onShutdown`). `save` is unused until persistence exists.
+   */
+  shutdownCommand(_flags: { save: boolean; nosave: boolean; now: boolean; force: boolean }): void {
+    logger.warning("User requested shutdown...");
+    this.shutdown();
+    logger.warning("tessera is now ready to exit, bye bye...");
+    this.onShutdown?.();
+  }
+
   // --- KeyspaceObserver ---
 
   /** Marks clients watching the key as dirty (their EXEC will fail). */
   keyModified(db: Db, key: string): void {
-    const watchers = db.watched.get(key);
-    if (watchers === undefined) return;
-    for (const w of watchers) (w as Client).dirtyCas = true;
+    touchWatchedKey(db, key);
   }
 
   keyExpired(_db: Db, _key: string): void {
@@ -201,7 +321,18 @@ export class Server implements KeyspaceObserver {
 
   /** Periodic work: Redis's serverCron subset. */
   private cron(hz: number): void {
-    if (this.activeExpireEnabled) {
+    const nowMs = Date.now();
+    if (nowMs - this.lastMetricSample >= METRIC_SAMPLE_PERIOD_MS) {
+      this.lastMetricSample = nowMs;
+      this.stats.opsPerSec.sample(nowMs, this.stats.commandsProcessed);
+      this.stats.inputKbps.sample(nowMs, this.stats.netInputBytes);
+      this.stats.outputKbps.sample(nowMs, this.stats.netOutputBytes);
+      const heap = Deno.memoryUsage().heapUsed;
+      if (heap > this.memoryPeak) this.memoryPeak = heap;
+    }
+    refreshAccessClock(this.config);
+    // Redis 7.0 pauses active expiry while clients are paused (the dataset must not change).
+    if (this.activeExpireEnabled && this.pauseUntil === 0) {
       // Redis's slow cycle may use 25% of each cron period.
       const deadline = performance.now() + 250 / hz;
       for (const db of this.dbs) {
@@ -251,4 +382,30 @@ export function unwatchAll(c: Client): void {
   }
   c.watched = [];
   c.dirtyCas = false;
+}
+
+/** A slowlog copy of argv: at most 32 arguments and 128 bytes each, with Redis's markers. */
+function slowlogArgv(argv: string[]): string[] {
+  const argc = Math.min(argv.length, SLOWLOG_ENTRY_MAX_ARGC);
+  const out: string[] = new Array(argc);
+  for (let j = 0; j < argc; j++) {
+    if (argc !== argv.length && j === argc - 1) {
+      out[j] = `... (${argv.length - argc + 1} more arguments)`;
+    } else if (argv[j].length > SLOWLOG_ENTRY_MAX_STRING) {
+      out[j] = `${argv[j].slice(0, SLOWLOG_ENTRY_MAX_STRING)}... (${
+        argv[j].length - SLOWLOG_ENTRY_MAX_STRING
+      } more bytes)`;
+    } else {
+      out[j] = argv[j];
+    }
+  }
+  return out;
+}
+
+/** Commands Redis 7.0 flags `may_replicate` (not shown by COMMAND INFO, so not in the metadata). */
+const MAY_REPLICATE = new Set(["eval", "evalsha", "fcall", "publish", "spublish", "pfcount"]);
+
+/** Whether CLIENT PAUSE WRITE holds this command back. */
+function mayReplicate(cmd: Command): boolean {
+  return (cmd.flags & CMD_WRITE) !== 0 || MAY_REPLICATE.has(cmd.fullname);
 }

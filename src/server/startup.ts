@@ -1,5 +1,9 @@
 /** Process start-up: argv and config file, logging, chdir, listeners, signals. */
-import { Config, ConfigFileError } from "../config/config.ts";
+import { Config, ConfigFileError, ConfigOpenError } from "../config/config.ts";
+import { applyCommandRenames } from "../config/rename.ts";
+import { splitArgs } from "../resp/split_args.ts";
+import { strerror } from "../config/parse.ts";
+import { resolve } from "node:path";
 import { Server } from "./server.ts";
 import { logger } from "../log.ts";
 import { REDIS_VERSION, TESSERA_VERSION } from "../version.ts";
@@ -19,21 +23,40 @@ Examples:
        ./tessera /etc/myredis.conf --loglevel verbose
 `;
 
-/** Turns command-line options into redis.conf text, as redis-server does (`--port 1` -> `port 1`). */
+/**
+ * Turns command-line options into redis.conf text as redis-server 7.0 does: `--port 1` becomes
+ * `port "1"`; a name given alone takes the next argument as its value even if it starts with `--`;
+ * `--save` followed by another option (or last) means `save ""`.
+ */
 export function argsToConfigText(args: string[]): string {
-  const lines: string[] = [];
-  let current: string[] | null = null;
-  for (const arg of args) {
-    if (arg.startsWith("--") && arg.length > 2) {
-      if (current) lines.push(current.join(" "));
-      current = [arg.slice(2)];
+  let options = "";
+  let handledLastConfigArg = true;
+  for (let j = 0; j < args.length; j++) {
+    const arg = args[j];
+    if (handledLastConfigArg && arg.startsWith("--")) {
+      if (options.length > 0) options += "\n";
+      options += arg.slice(2) + " ";
+      const words = splitArgs(arg);
+      if (words !== null && words.length === 1) {
+        // Only an option name: the next argument is its value.
+        handledLastConfigArg = false;
+        const nextIsOption = j !== args.length - 1 && args[j + 1].startsWith("--");
+        if (arg.toLowerCase() === "--save" && (nextIsOption || j === args.length - 1)) {
+          options += '""';
+          handledLastConfigArg = nextIsOption;
+        } else if (arg.toLowerCase() === "--sentinel" && nextIsOption) {
+          handledLastConfigArg = true;
+        }
+      } else {
+        // Name and value in one argument ("--port 6380").
+        handledLastConfigArg = true;
+      }
     } else {
-      if (current === null) current = [];
-      current.push(reprString(arg));
+      options += reprString(arg) + " ";
+      handledLastConfigArg = true;
     }
   }
-  if (current) lines.push(current.join(" "));
-  return lines.join("\n");
+  return options;
 }
 
 /** Runs tessera with redis-server's arguments; resolves to the exit code. */
@@ -47,6 +70,8 @@ export async function runMain(args: string[]): Promise<number> {
     return 0;
   }
   const config = new Config();
+  // As in Redis, `dir` changes directory while the file is read (later `include`s are relative to it).
+  config.chdirOnSet = true;
   let configText = "";
   let rest = args;
   if (args.length > 0 && !args[0].startsWith("--")) {
@@ -54,9 +79,9 @@ export async function runMain(args: string[]): Promise<number> {
     rest = args.slice(1);
     try {
       configText = file === "-" ? await new Response(Deno.stdin.readable).text() : await Deno.readTextFile(file);
-      if (file !== "-") config.configFile = await Deno.realPath(file);
+      if (file !== "-") config.configFile = resolve(file);
     } catch (err) {
-      console.error(`Fatal error, can't open config file '${file}': ${(err as Error).message}`);
+      logger.warning(`Fatal error, can't open config file '${file}': ${strerror(err)}`);
       return 1;
     }
   }
@@ -70,10 +95,11 @@ export async function runMain(args: string[]): Promise<number> {
     config.loadText(fullText);
   } catch (err) {
     if (err instanceof ConfigFileError) {
-      console.error(
-        `\n*** FATAL CONFIG FILE ERROR (Redis ${REDIS_VERSION}) ***\n` +
-          `Reading the configuration file, at line ${err.lineNumber}\n>>> '${err.line}'\n${err.reason}`,
-      );
+      console.error(err.report(REDIS_VERSION));
+      return 1;
+    }
+    if (err instanceof ConfigOpenError) {
+      logger.warning(err.message);
       return 1;
     }
     throw err;
@@ -83,18 +109,17 @@ export async function runMain(args: string[]): Promise<number> {
   logger.notice(
     `tessera version=${TESSERA_VERSION}, redis_version=${REDIS_VERSION}, bits=64, pid=${Deno.pid}, just started`,
   );
-  logger.notice(args.length === 0 ? "Warning: no config file specified, using the default config." : "Configuration loaded");
-  try {
-    Deno.chdir(config.str("dir"));
-  } catch (err) {
-    logger.warning(`Can't chdir to '${config.str("dir")}': ${(err as Error).message}`);
-    return 1;
-  }
+  logger.notice(
+    args.length === 0 ? "Warning: no config file specified, using the default config." : "Configuration loaded",
+  );
   const server = new Server(config);
+  applyCommandRenames(server.commands, config.renamedCommands);
   logger.role = "M";
   const port = config.num("port");
   const mode = config.bool("cluster-enabled") ? "cluster" : "standalone";
-  logger.raw(`tessera ${TESSERA_VERSION} (Redis ${REDIS_VERSION} compatible) 64 bit\nRunning in ${mode} mode\nPort: ${port}\n PID: ${Deno.pid}\n\n`);
+  logger.raw(
+    `tessera ${TESSERA_VERSION} (Redis ${REDIS_VERSION} compatible) 64 bit\nRunning in ${mode} mode\nPort: ${port}\n PID: ${Deno.pid}\n\n`,
+  );
   try {
     server.start();
   } catch {

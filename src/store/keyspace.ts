@@ -1,13 +1,19 @@
 /**
- * One database: keys kept per hash slot (design principle 4), with expiry times in a parallel
- * per-slot map. Lookups expire lazily; `activeExpire` samples keys with a TTL on a budget.
+ * One database: keys kept per hash slot (design principle 4), with expiry times and per-key
+ * metadata (access clock, string encoding hint) in parallel per-slot maps. Lookups expire lazily;
+ * `activeExpire` is Redis's slow expire cycle over the slots that hold TTLs.
  */
 import { CLUSTER_SLOTS, keyHashSlot } from "../cluster/slots.ts";
+import { ACCESS_MASK, accessClock, freshAccess, touchedAccess } from "./access_clock.ts";
 
 /** A non-string value (lists, hashes, sets, ... arrive with the data-types issue). */
 export interface TypedValue {
   /** The name TYPE prints. */
   readonly type: string;
+  /** The name OBJECT ENCODING prints (Redis's encoding for this value's current shape). */
+  readonly encoding?: string;
+  /** A deep copy, for COPY. */
+  clone?(): TypedValue;
 }
 
 /** A stored value: strings are latin1 JS strings (one char per byte), other types are objects. */
@@ -19,12 +25,47 @@ export interface KeyspaceObserver {
   keyModified(db: Db, key: string): void;
   /** A key was removed because its TTL passed. */
   keyExpired(db: Db, key: string): void;
+  /** INFO stats counters for read lookups. */
+  readonly stats: { keyspaceHits: number; keyspaceMisses: number };
 }
 
-/** A database: 16384 slot maps plus expiry maps. */
+/**
+ * String encoding hints kept above the 24 access bits of a key's meta number. AUTO is what
+ * Redis's tryObjectEncoding gives a value set by SET (int / embstr / raw by content); RAW marks
+ * values Redis keeps as raw sds (APPEND, SETRANGE); EMBSTR marks values Redis created from a
+ * formatted number that never become `int` (INCRBYFLOAT).
+ */
+export const ENC_AUTO = 0;
+export const ENC_RAW = 1 << 24;
+export const ENC_EMBSTR = 2 << 24;
+const ENC_MASK = 3 << 24;
+
+/** Keys sampled per step of the active expire cycle (ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP). */
+const EXPIRE_KEYS_PER_LOOP = 20;
+/** A db is left once fewer than this share of sampled keys were expired (…ACCEPTABLE_STALE). */
+const EXPIRE_ACCEPTABLE_STALE_PERCENT = 10;
+
+/** All that is stored for one key, for RENAME, MOVE and COPY. */
+export interface KeyEntry {
+  value: Value;
+  /** Access field and encoding hint. */
+  meta: number;
+  /** Unix ms, or -1. */
+  expire: number;
+}
+
+/** Result of one active expire step. */
+export interface ActiveExpireResult {
+  sampled: number;
+  expired: number;
+  timedOut: boolean;
+}
+
+/** A database: 16384 slot maps plus expiry and meta maps. */
 export class Db {
-  private readonly slots: (Map<string, Value> | undefined)[] = new Array(CLUSTER_SLOTS).fill(undefined);
-  private readonly expires: (Map<string, number> | undefined)[] = new Array(CLUSTER_SLOTS).fill(undefined);
+  private slots: (Map<string, Value> | undefined)[] = new Array(CLUSTER_SLOTS).fill(undefined);
+  private metas: (Map<string, number> | undefined)[] = new Array(CLUSTER_SLOTS).fill(undefined);
+  private expires: (Map<string, number> | undefined)[] = new Array(CLUSTER_SLOTS).fill(undefined);
   /** Number of keys (DBSIZE). */
   size = 0;
   /** Number of keys with a TTL. */
@@ -36,9 +77,8 @@ export class Db {
 
   constructor(readonly id: number, private readonly observer: KeyspaceObserver) {}
 
-  /** Reads a key, deleting it first if its TTL has passed. */
-  get(key: string): Value | undefined {
-    const slot = keyHashSlot(key);
+  /** The value if present and not expired (an expired key is deleted); no touch, no stats. */
+  private live(slot: number, key: string): Value | undefined {
     const map = this.slots[slot];
     if (map === undefined) return undefined;
     const value = map.get(key);
@@ -54,36 +94,106 @@ export class Db {
     return value;
   }
 
-  /** Whether a key exists (with lazy expiry). */
-  has(key: string): boolean {
-    return this.get(key) !== undefined;
+  private touch(slot: number, key: string): void {
+    const meta = this.metas[slot]!;
+    const m = meta.get(key)!;
+    if (accessClock.lfu) meta.set(key, (m & ENC_MASK) | touchedAccess(m & ACCESS_MASK));
+    else if ((m & ACCESS_MASK) !== accessClock.lru) meta.set(key, (m & ENC_MASK) | accessClock.lru);
+  }
+
+  /** Reads a key for a write command (Redis's lookupKeyWrite): lazy expiry, access touched. */
+  get(key: string): Value | undefined {
+    const slot = keyHashSlot(key);
+    const value = this.live(slot, key);
+    if (value !== undefined) this.touch(slot, key);
+    return value;
   }
 
   /**
-   * Stores a value. Any TTL is removed unless `keepTtl`; `expireAt` (unix ms) sets a new one.
-   * Signals the modification (WATCH).
+   * Reads a key for a read command (Redis's lookupKeyRead): also counts keyspace hits/misses.
+   * `touch` false is Redis's LOOKUP_NOTOUCH (TYPE, TTL, EXISTS, OBJECT).
    */
-  set(key: string, value: Value, keepTtl = false, expireAt?: number): void {
+  lookupRead(key: string, touch = true): Value | undefined {
     const slot = keyHashSlot(key);
+    const value = this.live(slot, key);
+    if (value === undefined) {
+      this.observer.stats.keyspaceMisses++;
+      return undefined;
+    }
+    this.observer.stats.keyspaceHits++;
+    if (touch) this.touch(slot, key);
+    return value;
+  }
+
+  /** Reads a key without touching it or counting stats (still expires it lazily). */
+  peek(key: string): Value | undefined {
+    return this.live(keyHashSlot(key), key);
+  }
+
+  /** Whether a key is stored, expired or not (no lazy expiry: WATCH bookkeeping). */
+  hasStored(key: string): boolean {
+    return this.slots[keyHashSlot(key)]?.has(key) ?? false;
+  }
+
+  /** Whether a key exists (with lazy expiry, without touching it). */
+  has(key: string): boolean {
+    return this.peek(key) !== undefined;
+  }
+
+  /**
+   * Stores a value as a new object. Any TTL is removed unless `keepTtl`; `expireAt` (unix ms) sets
+   * a new one; `encoding` is a string encoding hint (ENC_*). Signals the modification (WATCH).
+   */
+  set(key: string, value: Value, keepTtl = false, expireAt?: number, encoding = ENC_AUTO): void {
+    const slot = keyHashSlot(key);
+    // An expired key is deleted first (Redis's lookupKeyWrite): KEEPTTL must not revive its TTL.
+    if (this.expiresSize > 0) this.live(slot, key);
     let map = this.slots[slot];
-    if (map === undefined) map = this.slots[slot] = new Map();
+    if (map === undefined) {
+      map = this.slots[slot] = new Map();
+      this.metas[slot] = new Map();
+    }
     const before = map.size;
     map.set(key, value);
-    if (map.size !== before) this.size++;
+    const meta = this.metas[slot]!;
+    if (map.size !== before) {
+      this.size++;
+      meta.set(key, encoding | freshAccess());
+    } else {
+      // Redis's dbOverwrite keeps the LFU counter of the replaced object; LRU starts afresh.
+      meta.set(key, encoding | (accessClock.lfu ? meta.get(key)! & ACCESS_MASK : freshAccess()));
+    }
     if (expireAt !== undefined) this.setExpireInSlot(slot, key, expireAt);
     else if (!keepTtl && this.expiresSize > 0) this.removeExpireInSlot(slot, key);
     if (this.watched.size > 0) this.observer.keyModified(this, key);
   }
 
-  /** Replaces the value of an existing key in place, keeping its TTL (APPEND, INCR, SETRANGE). */
-  update(key: string, value: Value): void {
-    this.set(key, value, true);
+  /**
+   * Replaces the value of an existing key in place, keeping its TTL and access data (APPEND,
+   * INCR, SETRANGE, and container types changed in place).
+   */
+  update(key: string, value: Value, encoding = ENC_AUTO): void {
+    const slot = keyHashSlot(key);
+    const map = this.slots[slot];
+    if (map === undefined || !map.has(key)) {
+      this.set(key, value, true, undefined, encoding);
+      return;
+    }
+    map.set(key, value);
+    const meta = this.metas[slot]!;
+    meta.set(key, (meta.get(key)! & ACCESS_MASK) | encoding);
+    if (this.watched.size > 0) this.observer.keyModified(this, key);
+  }
+
+  /** Signals that a value object was changed in place (WATCH), for container types. */
+  touchModified(key: string): void {
+    if (this.watched.size > 0) this.observer.keyModified(this, key);
   }
 
   /** Deletes a key; returns whether it existed (expired keys count as absent). */
   delete(key: string): boolean {
-    if (this.get(key) === undefined) return false;
     const slot = keyHashSlot(key);
+    if (this.live(slot, key) === undefined) return false;
     this.removeFromSlot(slot, key);
     if (this.watched.size > 0) this.observer.keyModified(this, key);
     return true;
@@ -93,7 +203,12 @@ export class Db {
     const map = this.slots[slot]!;
     map.delete(key);
     this.size--;
-    if (map.size === 0) this.slots[slot] = undefined;
+    if (map.size === 0) {
+      this.slots[slot] = undefined;
+      this.metas[slot] = undefined;
+    } else {
+      this.metas[slot]!.delete(key);
+    }
     if (this.expiresSize > 0) this.removeExpireInSlot(slot, key);
   }
 
@@ -101,6 +216,36 @@ export class Db {
     this.removeFromSlot(slot, key);
     this.observer.keyExpired(this, key);
     if (this.watched.size > 0) this.observer.keyModified(this, key);
+  }
+
+  /** The meta number (access field | encoding hint) of an existing key; 0 if absent. */
+  meta(key: string): number {
+    return this.metas[keyHashSlot(key)]?.get(key) ?? 0;
+  }
+
+  /** The access field (LRU clock or LFU data) of an existing key. */
+  accessOf(key: string): number {
+    return this.meta(key) & ACCESS_MASK;
+  }
+
+  /** The string encoding hint (ENC_*) of an existing key. */
+  encodingHint(key: string): number {
+    return this.meta(key) & ENC_MASK;
+  }
+
+  /** Everything stored for a live key (no touch), or undefined. */
+  entry(key: string): KeyEntry | undefined {
+    const slot = keyHashSlot(key);
+    const value = this.live(slot, key);
+    if (value === undefined) return undefined;
+    return { value, meta: this.metas[slot]!.get(key)!, expire: this.expires[slot]?.get(key) ?? -1 };
+  }
+
+  /** Stores a key with its meta and TTL as they were elsewhere (RENAME, MOVE, COPY). */
+  putEntry(key: string, e: KeyEntry): void {
+    const slot = keyHashSlot(key);
+    this.set(key, e.value, false, e.expire === -1 ? undefined : e.expire);
+    this.metas[slot]!.set(key, e.meta);
   }
 
   /** The expiry time (unix ms) of an existing key, or -1 without TTL. */
@@ -154,7 +299,7 @@ export class Db {
     return this.slots[slot]?.keys() ?? [];
   }
 
-  /** Every key (including not-yet-expired check), slot by slot. */
+  /** Every key (expired-but-present ones included), slot by slot. */
   *keys(): Generator<string> {
     for (let slot = 0; slot < CLUSTER_SLOTS; slot++) {
       const map = this.slots[slot];
@@ -187,36 +332,68 @@ export class Db {
   /** Removes every key; returns how many there were. */
   flush(): number {
     const removed = this.size;
-    if (this.watched.size > 0) for (const key of this.keys()) this.observer.keyModified(this, key);
-    this.slots.fill(undefined);
-    this.expires.fill(undefined);
+    if (this.watched.size > 0) { for (const key of this.keys()) this.observer.keyModified(this, key); }
+    this.slots = new Array(CLUSTER_SLOTS).fill(undefined);
+    this.metas = new Array(CLUSTER_SLOTS).fill(undefined);
+    this.expires = new Array(CLUSTER_SLOTS).fill(undefined);
     this.size = 0;
     this.expiresSize = 0;
     return removed;
   }
 
   /**
-   * One step of the active expiry cycle: walks slots that hold TTLs from where the last step
-   * stopped, deleting expired keys, until `deadline` (performance.now() ms). Returns counts.
+   * Exchanges all keys with another database (SWAPDB); clients keep their Db objects.
+   * Watchers of keys in either database are signalled, as Redis's touchAllWatchedKeysInDb does.
    */
-  activeExpire(deadline: number, now = Date.now()): { sampled: number; expired: number; timedOut: boolean } {
+  swapContents(other: Db): void {
+    this.signalAllWatched(other);
+    other.signalAllWatched(this);
+    [this.slots, other.slots] = [other.slots, this.slots];
+    [this.metas, other.metas] = [other.metas, this.metas];
+    [this.expires, other.expires] = [other.expires, this.expires];
+    [this.size, other.size] = [other.size, this.size];
+    [this.expiresSize, other.expiresSize] = [other.expiresSize, this.expiresSize];
+    [this.expireCursor, other.expireCursor] = [other.expireCursor, this.expireCursor];
+  }
+
+  /** Signals watchers of keys that exist here or in `other` (their value changes on swap). */
+  private signalAllWatched(other: Db): void {
+    for (const key of this.watched.keys()) {
+      if (this.has(key) || other.has(key)) this.observer.keyModified(this, key);
+    }
+  }
+
+  /**
+   * One run of Redis's slow active expire cycle on this db: samples keys with a TTL, slot by slot
+   * from where the last run stopped, in rounds of EXPIRE_KEYS_PER_LOOP; goes on while more than
+   * 10% of a round was expired and `deadline` (performance.now() ms) is not reached.
+   */
+  activeExpire(deadline: number, now = Date.now()): ActiveExpireResult {
     let sampled = 0;
     let expired = 0;
-    if (this.expiresSize === 0) return { sampled, expired, timedOut: false };
-    for (let visited = 0; visited < CLUSTER_SLOTS; visited++) {
-      const slot = this.expireCursor;
-      this.expireCursor = (this.expireCursor + 1) % CLUSTER_SLOTS;
-      const exp = this.expires[slot];
-      if (exp === undefined) continue;
-      for (const [key, when] of exp) {
-        sampled++;
-        if (when <= now) {
-          this.expireKey(slot, key);
-          expired++;
+    let visited = 0;
+    while (this.expiresSize > 0 && visited < CLUSTER_SLOTS) {
+      let roundSampled = 0;
+      let roundExpired = 0;
+      while (roundSampled < EXPIRE_KEYS_PER_LOOP && visited < CLUSTER_SLOTS && this.expiresSize > 0) {
+        const slot = this.expireCursor;
+        this.expireCursor = (slot + 1) % CLUSTER_SLOTS;
+        visited++;
+        const exp = this.expires[slot];
+        if (exp === undefined) continue;
+        // Deleting the current entry while iterating a Map is safe in JS.
+        for (const [key, when] of exp) {
+          roundSampled++;
+          if (when <= now) {
+            this.expireKey(slot, key);
+            roundExpired++;
+          }
         }
       }
+      sampled += roundSampled;
+      expired += roundExpired;
       if (performance.now() > deadline) return { sampled, expired, timedOut: true };
-      if (this.expiresSize === 0) break;
+      if (roundExpired * 100 <= roundSampled * EXPIRE_ACCEPTABLE_STALE_PERCENT) break;
     }
     return { sampled, expired, timedOut: false };
   }

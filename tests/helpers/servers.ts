@@ -105,13 +105,23 @@ function spawn(cmd: string, args: string[], port: number, cwd?: string): ServerP
   };
 }
 
+/** Adds `--port N` after the config file argument (if any), which redis-server wants first. */
+function withPort(args: string[], port: number | null): string[] {
+  if (port === null) return args;
+  const hasFile = args.length > 0 && !args[0].startsWith("--");
+  return hasFile ? [args[0], "--port", String(port), ...args.slice(1)] : ["--port", String(port), ...args];
+}
+
 /** Starts tessera (`deno run main.ts`) with extra redis-server style arguments; waits until it accepts. */
-export async function startTessera(args: string[] = [], opts: { cwd?: string; port?: number } = {}): Promise<ServerProcess> {
+export async function startTessera(
+  args: string[] = [],
+  opts: { cwd?: string; port?: number } = {},
+): Promise<ServerProcess> {
   const port = opts.port ?? freePort();
   const hasPort = args.includes("--port");
   const proc = spawn(
     Deno.execPath(),
-    ["run", "--allow-all", MAIN_TS, ...(hasPort ? [] : ["--port", String(port)]), ...args],
+    ["run", "--allow-all", MAIN_TS, ...withPort(args, hasPort ? null : port)],
     port,
     opts.cwd,
   );
@@ -128,7 +138,17 @@ export async function startTessera(args: string[] = [], opts: { cwd?: string; po
 export async function startRedis(args: string[] = []): Promise<ServerProcess> {
   const port = freePort();
   const dir = await Deno.makeTempDir({ prefix: "tessera-redis-" });
-  const proc = spawn("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no", "--dir", dir, ...args], port);
+  const proc = spawn("redis-server", [
+    "--port",
+    String(port),
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    dir,
+    ...args,
+  ], port);
   await waitForPort(port, proc.child, 10000);
   return proc;
 }

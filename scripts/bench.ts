@@ -1,0 +1,195 @@
+/**
+ * `deno task bench`: tessera against redis-server (when installed), side by side, on this machine.
+ * Throughput and p99 latency from redis-benchmark (SET/GET at pipeline 1 and 16, small and 1 KiB
+ * values), alternating the servers over several rounds; then memory per key after loading small keys.
+ *
+ *   deno task bench [--rounds N] [--quick] [--requests N] [--clients N] [--keys N]
+ */
+import { parseArgs } from "node:util";
+import { hasCommand, type ServerProcess, startRedis, startTessera } from "../tests/helpers/servers.ts";
+import { type BenchConfig, type BenchResult, runBenchmark } from "./bench/redis_benchmark.ts";
+import { measureMemory, type MemoryResult } from "./bench/memory.ts";
+
+/** The same settings for both servers: no persistence, DEBUG allowed (for DEBUG POPULATE). */
+const SERVER_ARGS = ["--save", "", "--appendonly", "no", "--enable-debug-command", "yes"];
+/** A redis-benchmark run that takes longer than this is killed and the benchmark fails. */
+const RUN_TIMEOUT_MS = 180_000;
+/** Requests of the warm-up run before the measured rounds. */
+const WARMUP_REQUESTS = 50_000;
+
+type ServerName = "tessera" | "redis-server";
+
+/** One figure's samples per server: requests/s and p99 latency (ms) of every round. */
+interface Samples {
+  rps: Record<ServerName, number[]>;
+  p99Ms: Record<ServerName, number[]>;
+}
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+function fmt(n: number, digits = 0): string {
+  return Number.isFinite(n)
+    ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : "n/a";
+}
+
+function ratio(a: number, b: number): string {
+  return Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? (a / b).toFixed(2) : "n/a";
+}
+
+async function main(): Promise<number> {
+  const { values: flags } = parseArgs({
+    args: Deno.args,
+    options: {
+      quick: { type: "boolean", default: false },
+      rounds: { type: "string" },
+      requests: { type: "string" },
+      clients: { type: "string" },
+      keys: { type: "string" },
+    },
+  });
+  const quick = flags.quick;
+  const rounds = Number(flags.rounds ?? (quick ? 1 : 3));
+  const requests = Number(flags.requests ?? (quick ? 20_000 : 200_000));
+  const clients = Number(flags.clients ?? 50);
+  const keys = Number(flags.keys ?? (quick ? 100_000 : 1_000_000));
+  if (![rounds, requests, clients, keys].every((n) => Number.isInteger(n) && n > 0)) {
+    console.error("--rounds, --requests, --clients and --keys take positive integers");
+    return 2;
+  }
+  if (!hasCommand("redis-benchmark")) {
+    console.error("redis-benchmark is not installed (apt-get install -y redis-tools)");
+    return 1;
+  }
+  const withRedis = hasCommand("redis-server");
+  if (!withRedis) console.log("redis-server is not installed: measuring tessera alone");
+
+  const configs: (BenchConfig & { label: string })[] = [];
+  for (const dataSize of [3, 1024]) {
+    for (const pipeline of [1, 16]) {
+      configs.push({
+        label: `-P ${pipeline} -d ${dataSize}`,
+        tests: ["set", "get"],
+        requests,
+        clients,
+        pipeline,
+        dataSize,
+      });
+    }
+  }
+  const samples = new Map<string, Samples>();
+  const figure = (key: string): Samples => {
+    let s = samples.get(key);
+    if (!s) {
+      samples.set(key, s = { rps: { tessera: [], "redis-server": [] }, p99Ms: { tessera: [], "redis-server": [] } });
+    }
+    return s;
+  };
+
+  const servers: ServerProcess[] = [];
+  const stopAll = () => Promise.all(servers.splice(0).map((s) => s.stop()));
+  const onSignal = () => {
+    stopAll().finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  try {
+    console.log(`throughput: redis-benchmark -t set,get -n ${requests} -c ${clients}, ${rounds} round(s)`);
+    const targets: [ServerName, ServerProcess][] = [["tessera", await startTessera(SERVER_ARGS)]];
+    servers.push(targets[0][1]);
+    if (withRedis) {
+      const redis = await startRedis(SERVER_ARGS);
+      servers.push(redis);
+      targets.push(["redis-server", redis]);
+    }
+    // A discarded warm-up, so tessera's JIT is not measured compiling in the first figure.
+    for (const [, proc] of targets) {
+      await runBenchmark(proc.port, { ...configs[0], requests: WARMUP_REQUESTS, pipeline: 16 }, RUN_TIMEOUT_MS);
+    }
+    for (let round = 0; round < rounds; round++) {
+      for (const cfg of configs) {
+        // Alternate which server goes first so drift (thermal, caches) does not favour one.
+        const order = round % 2 === 0 ? targets : [...targets].reverse();
+        for (const [name, proc] of order) {
+          const results: BenchResult[] = await runBenchmark(proc.port, cfg, RUN_TIMEOUT_MS);
+          for (const r of results) {
+            const f = figure(`${r.test} ${cfg.label}`);
+            f.rps[name].push(r.rps);
+            f.p99Ms[name].push(r.p99Ms);
+          }
+          const line = results.map((r) => `${r.test} ${fmt(r.rps)} rps p99 ${r.p99Ms} ms`).join(", ");
+          console.log(`  round ${round + 1} ${cfg.label} ${name}: ${line}`);
+        }
+      }
+    }
+    await stopAll();
+
+    console.log(`memory: ${keys} small keys into fresh servers`);
+    const memory = new Map<ServerName, MemoryResult>();
+    for (const [name, start] of [["tessera", startTessera], ["redis-server", startRedis]] as const) {
+      if (name === "redis-server" && !withRedis) continue;
+      const proc = await start(SERVER_ARGS);
+      servers.push(proc);
+      const m = await measureMemory(proc.port, proc.pid, keys);
+      memory.set(name, m);
+      console.log(
+        `  ${name} (${m.method}): used_memory ${fmt(m.usedMemoryPerKey ?? NaN)} B/key, RSS ${fmt(m.rssPerKey)} B/key`,
+      );
+      await stopAll();
+    }
+
+    printTable(samples, memory, { rounds, requests, clients, keys });
+    return 0;
+  } finally {
+    await stopAll();
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+}
+
+/** The final markdown table, ready for the README. */
+function printTable(
+  samples: Map<string, Samples>,
+  memory: Map<ServerName, MemoryResult>,
+  run: { rounds: number; requests: number; clients: number; keys: number },
+): void {
+  const lines = [
+    "",
+    `Medians of ${run.rounds} round(s), redis-benchmark -n ${run.requests} -c ${run.clients}; ratio = tessera / redis-server.`,
+    "",
+    "| figure | tessera rps | redis-server rps | rps ratio | tessera p99 ms | redis-server p99 ms | p99 ratio |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  for (const [key, s] of samples) {
+    const [tr, rr] = [median(s.rps.tessera), median(s.rps["redis-server"])];
+    const [tp, rp] = [median(s.p99Ms.tessera), median(s.p99Ms["redis-server"])];
+    lines.push(
+      `| ${key} | ${fmt(tr)} | ${fmt(rr)} | ${ratio(tr, rr)} | ${fmt(tp, 3)} | ${fmt(rp, 3)} | ${ratio(tp, rp)} |`,
+    );
+  }
+  const t = memory.get("tessera");
+  const r = memory.get("redis-server");
+  const used = (m?: MemoryResult) => fmt(m?.usedMemoryPerKey ?? NaN);
+  const rss = (m?: MemoryResult) => fmt(m?.rssPerKey ?? NaN);
+  lines.push(
+    "",
+    `Memory after loading ${run.keys} keys (\`key:N\` = \`value:N\`), bytes per key. used_memory is each server's INFO`,
+    "figure: redis-server's allocator count; tessera's V8 heap in use. RSS is the VmRSS growth of the process.",
+    "",
+    "| measure | tessera | redis-server | ratio |",
+    "| --- | ---: | ---: | ---: |",
+    `| INFO used_memory / key | ${used(t)} | ${used(r)} | ${
+      ratio(t?.usedMemoryPerKey ?? NaN, r?.usedMemoryPerKey ?? NaN)
+    } |`,
+    `| RSS delta / key | ${rss(t)} | ${rss(r)} | ${ratio(t?.rssPerKey ?? NaN, r?.rssPerKey ?? NaN)} |`,
+  );
+  if (t) lines.push("", `tessera loaded its keys with ${t.method}.`);
+  console.log(lines.join("\n"));
+}
+
+if (import.meta.main) Deno.exit(await main());
