@@ -8,6 +8,7 @@ import type { Server } from "./server.ts";
 import type { Db } from "../store/keyspace.ts";
 import type { Command } from "../commands/table.ts";
 import { dispatch } from "./dispatch.ts";
+import { BatchTimer } from "./batch_timer.ts";
 import { logger } from "../log.ts";
 import { clientInfoString } from "./client_info.ts";
 
@@ -28,6 +29,8 @@ export interface QueuedCommand {
 export class Client {
   readonly id: number;
   readonly parser: RespParser;
+  /** Per-read-batch timing of fast commands (docs/performance.md). */
+  readonly batchTimer = new BatchTimer();
   /** Replies being built; swapped with `sending` when a write starts. */
   out = new ReplyWriter();
   private sending = new ReplyWriter();
@@ -190,13 +193,27 @@ export class Client {
   /** Runs every complete command in the query buffer. */
   private async processInput(): Promise<void> {
     const parser = this.parser;
+    const timer = this.batchTimer;
+    timer.begin();
+    try {
+      await this.processCommands(parser);
+    } finally {
+      timer.end(this);
+    }
+  }
+
+  private async processCommands(parser: RespParser): Promise<void> {
+    const timer = this.batchTimer;
     while (!this.closeAfterReply && !this.closed) {
       if (this.waitFor !== null) {
+        // Other clients run during the wait: close this batch and open a new one after it.
+        timer.end(this);
         if (this.out.length > 0) await this.flush();
         const waited = this.waitFor;
         await waited;
         // What ran after the wait (a postponed command) may have set a new wait.
         if (this.waitFor === waited) this.waitFor = null;
+        timer.begin();
         continue;
       }
       const argv = parser.next();

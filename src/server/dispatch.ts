@@ -7,6 +7,7 @@ import { recordLatency } from "./latency.ts";
 import type { Client } from "./client.ts";
 import {
   CMD_ADMIN,
+  CMD_FAST,
   CMD_NO_AUTH,
   CMD_NO_MULTI,
   CMD_SKIP_MONITOR,
@@ -132,20 +133,27 @@ function applyReplyMode(c: Client, cmd: Command | null, outBefore: number): void
 export function call(c: Client, cmd: Command, argv: string[]): void {
   const server = c.server;
   const stats = server.stats;
+  const timer = c.batchTimer;
   errorMark = stats.errorReplies;
-  const start = performance.now();
   const previous = server.currentClient;
   server.currentClient = c;
-  cmd.handler(c, argv);
+  if ((cmd.flags & CMD_FAST) !== 0 && timer.startedAt >= 0) {
+    cmd.handler(c, argv);
+    timer.addFast(cmd, argv);
+  } else {
+    const start = performance.now();
+    cmd.handler(c, argv);
+    const usec = (performance.now() - start) * 1000;
+    if (timer.startedAt >= 0) timer.timedUsec += usec;
+    cmd.stats.usec += usec;
+    recordLatency(cmd.stats, usec);
+    if ((cmd.flags & CMD_SKIP_SLOWLOG) === 0) server.slowlogCheck(c, argv, usec, cmd);
+  }
   server.currentClient = previous;
-  const usec = (performance.now() - start) * 1000;
   cmd.stats.calls++;
-  cmd.stats.usec += usec;
-  recordLatency(cmd.stats, usec);
   if (stats.errorReplies !== errorMark) cmd.stats.failedCalls++;
   errorMark = stats.errorReplies;
   stats.commandsProcessed++;
-  if ((cmd.flags & CMD_SKIP_SLOWLOG) === 0) server.slowlogCheck(c, argv, usec, cmd);
   // Fed after the call, as Redis 7.0 does: EXEC's commands show before EXEC itself.
   if (server.monitors.size > 0 && (cmd.flags & NOT_MONITORED) === 0) server.feedMonitors(c, argv);
 }
