@@ -27,6 +27,11 @@ export const CMD_NO_AUTH = 1 << 12;
 export const CMD_NO_MULTI = 1 << 13;
 export const CMD_MOVABLE_KEYS = 1 << 14;
 export const CMD_ALLOW_BUSY = 1 << 15;
+/**
+ * tessera's own flag: commands Redis flags `fast` or documents as O(1). They are timed per read
+ * batch instead of one by one (see src/server/batch_timer.ts).
+ */
+export const CMD_BATCH_TIMED = 1 << 16;
 
 const FLAG_BITS: Record<string, number> = {
   write: CMD_WRITE,
@@ -136,6 +141,7 @@ function buildCommand(info: Tagged[], docs: Tagged, handlers: Map<string, Handle
   const name = parent ? fullname.slice(parent.name.length + 1) : fullname;
   let flags = 0;
   for (const f of taggedStrings(info[2])) flags |= FLAG_BITS[f] ?? 0;
+  if ((flags & CMD_FAST) !== 0 || taggedField(docs, "complexity") === "O(1)") flags |= CMD_BATCH_TIMED;
   const keySpecsTagged = info[8] as { "~": Tagged[] } | Tagged[];
   const specs = Array.isArray(keySpecsTagged) ? keySpecsTagged : keySpecsTagged["~"];
   const cmd: Command = {

@@ -20,6 +20,8 @@ const INITIAL_BUFFER_BYTES = 16 * 1024;
 const CR = 13;
 /** Slots of the command-name cache (a power of two). */
 const NAME_CACHE_SIZE = 256;
+/** Longest argument decoded in JS rather than natively (V8 makes cons strings from 13 chars on). */
+const SHORT_ARG_MAX_BYTES = 12;
 const LF = 10;
 
 /** Limits the parser enforces; read on every command so CONFIG SET takes effect at once. */
@@ -116,7 +118,7 @@ export class RespParser {
         if (this.end - this.start < this.bulkLen + 2) return null;
         const arg = this.args.length === 0
           ? this.commandName(this.start, this.bulkLen)
-          : this.view.latin1Slice(this.start, this.start + this.bulkLen);
+          : this.decode(this.start, this.bulkLen);
         this.args.push(arg);
         // Like Redis, the two bytes after the bulk are skipped without being checked.
         this.start += this.bulkLen + 2;
@@ -175,6 +177,21 @@ export class RespParser {
     const name = this.view.latin1Slice(start, start + len);
     this.nameCache[slot] = name;
     return name;
+  }
+
+  /**
+   * Decodes an argument. Up to SHORT_ARG_MAX_BYTES a JS `fromCharCode` is 2-3x faster than the
+   * native latin1 decoder (an op call), and V8 keeps strings that short flat.
+   */
+  private decode(start: number, len: number): string {
+    if (len > SHORT_ARG_MAX_BYTES) return this.view.latin1Slice(start, start + len);
+    const b = this.bytes;
+    const end = start + len;
+    let s = "";
+    let i = start;
+    for (; i + 4 <= end; i += 4) s += String.fromCharCode(b[i], b[i + 1], b[i + 2], b[i + 3]);
+    for (; i < end; i++) s += String.fromCharCode(b[i]);
+    return s;
   }
 
   /** No complete line yet: fails once the pending bytes exceed what Redis buffers for one line. */

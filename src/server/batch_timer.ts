@@ -1,8 +1,8 @@
 /**
- * Timing of commands Redis flags `fast`, per read batch. `performance.now()` costs about 90 ns here
- * (an op call), which two calls per GET turned into a sixth of the whole server's time at pipeline 16.
- * So fast commands run untimed and share their batch's measured time equally; commands that are not
- * fast are timed one by one as Redis does. See docs/performance.md.
+ * Timing of cheap commands (Redis flags them `fast` or documents them O(1)) per read batch.
+ * `performance.now()` costs about 90 ns here (an op call); two per command were a sixth of the whole
+ * server's time at pipeline 16. So cheap commands run untimed and share their batch's measured time
+ * equally; other commands are timed one by one as Redis does. See docs/performance.md.
  */
 import { CMD_SKIP_SLOWLOG, type Command } from "../commands/table.ts";
 import { recordLatency } from "./latency.ts";

@@ -7,7 +7,7 @@ import { recordLatency } from "./latency.ts";
 import type { Client } from "./client.ts";
 import {
   CMD_ADMIN,
-  CMD_FAST,
+  CMD_BATCH_TIMED,
   CMD_NO_AUTH,
   CMD_NO_MULTI,
   CMD_SKIP_MONITOR,
@@ -137,7 +137,7 @@ export function call(c: Client, cmd: Command, argv: string[]): void {
   errorMark = stats.errorReplies;
   const previous = server.currentClient;
   server.currentClient = c;
-  if ((cmd.flags & CMD_FAST) !== 0 && timer.startedAt >= 0) {
+  if ((cmd.flags & CMD_BATCH_TIMED) !== 0 && timer.startedAt >= 0) {
     cmd.handler(c, argv);
     timer.addFast(cmd, argv);
   } else {
