@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { connect, requireTool } from "./helpers/servers.ts";
 import { serverTest } from "./helpers/test.ts";
-import { normalize, rawReplies } from "./helpers/differential.ts";
+import { normalize, rawReplies } from "./helpers/diff.ts";
 
 const DEBUG_ARGS = ["--enable-debug-command", "yes"];
 

@@ -1,13 +1,12 @@
 /** CONFIG GET SET REWRITE RESETSTAT HELP, with Redis 7.0's replies and errors. */
 import type { CommandStats, Handler } from "./table.ts";
-import type { Client } from "../server/client.ts";
 import { ServerStats } from "../server/server.ts";
 import { rewriteConfigFile } from "../config/rewrite.ts";
 import { logger } from "../log.ts";
+import { replyHelp } from "./help.ts";
 
-/** Redis's CONFIG HELP lines (addReplyHelp adds the first line and HELP). */
+/** Redis's CONFIG HELP lines (replyHelp adds the first line and HELP). */
 const HELP = [
-  "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
   "GET <pattern>",
   "    Return parameters matching the glob-like <pattern> and their values.",
   "SET <directive> <value>",
@@ -16,15 +15,7 @@ const HELP = [
   "    Reset statistics reported by the INFO command.",
   "REWRITE",
   "    Rewrite the configuration file.",
-  "HELP",
-  "    Prints this help.",
 ];
-
-/** Whether the client connects from a loopback address (Redis's islocalClient). */
-function isLocalClient(c: Client): boolean {
-  const host = c.addr.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
-  return host.startsWith("127.") || host === "::1" || host === "::ffff:127.0.0.1";
-}
 
 const configGet: Handler = (c, argv) => {
   const pairs = c.server.config.match(argv.slice(2));
@@ -42,7 +33,7 @@ const configSet: Handler = (c, argv) => {
   }
   const pairs: [string, string][] = [];
   for (let i = 2; i < argv.length; i += 2) pairs.push([argv[i], argv[i + 1]]);
-  const result = c.server.config.setMany(pairs, c.server, isLocalClient(c));
+  const result = c.server.config.setMany(pairs, c.server, c.isLocal());
   if (result.ok) c.out.ok();
   else c.error(result.error);
 };
@@ -81,10 +72,7 @@ function resetCommandStats(stats: CommandStats): void {
   stats.failedCalls = 0;
 }
 
-const configHelp: Handler = (c) => {
-  c.out.array(HELP.length);
-  for (const line of HELP) c.out.simple(line);
-};
+const configHelp: Handler = (c) => replyHelp(c, "config", HELP);
 
 export const configCommands: Record<string, Handler> = {
   "config|get": configGet,
