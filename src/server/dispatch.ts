@@ -4,6 +4,7 @@
  */
 import { authRequired } from "../commands/connection.ts";
 import { recordLatency } from "./latency.ts";
+import { logger } from "../log.ts";
 import type { Client } from "./client.ts";
 import {
   CMD_ADMIN,
@@ -129,6 +130,22 @@ function applyReplyMode(c: Client, cmd: Command | null, outBefore: number): void
   if (c.replyMode === "skip") c.replyMode = "on";
 }
 
+/**
+ * Runs a handler. A handler that throws (a bug, or V8's own limits such as its maximum string
+ * length) must not take the connection or the server down: its partial reply is dropped, the
+ * client gets an error and the log gets the stack.
+ */
+function runHandler(c: Client, cmd: Command, argv: string[]): void {
+  const outBefore = c.out.length;
+  try {
+    cmd.handler(c, argv);
+  } catch (err) {
+    c.out.length = Math.min(c.out.length, outBefore);
+    logger.warning(`Command '${cmd.fullname}' failed: ${(err as Error).stack ?? err}`);
+    c.error(`ERR internal error while running '${cmd.fullname}': ${(err as Error).message ?? err}`);
+  }
+}
+
 /** Calls a resolved command: stats, slowlog and MONITOR (also for each command EXEC runs). */
 export function call(c: Client, cmd: Command, argv: string[]): void {
   const server = c.server;
@@ -138,11 +155,11 @@ export function call(c: Client, cmd: Command, argv: string[]): void {
   const previous = server.currentClient;
   server.currentClient = c;
   if ((cmd.flags & CMD_BATCH_TIMED) !== 0 && timer.startedAt >= 0) {
-    cmd.handler(c, argv);
+    runHandler(c, cmd, argv);
     timer.addFast(cmd, argv);
   } else {
     const start = performance.now();
-    cmd.handler(c, argv);
+    runHandler(c, cmd, argv);
     const usec = (performance.now() - start) * 1000;
     if (timer.startedAt >= 0) timer.timedUsec += usec;
     cmd.stats.usec += usec;
