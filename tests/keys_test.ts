@@ -178,7 +178,6 @@ OBJECT REFCOUNT s
 OBJECT REFCOUNT n
 OBJECT REFCOUNT big
 OBJECT REFCOUNT missing
-OBJECT IDLETIME s
 OBJECT IDLETIME missing
 OBJECT FREQ s
 OBJECT FREQ missing
@@ -194,6 +193,97 @@ OBJECT IDLETIME f
 CONFIG SET maxmemory-policy allkeys-lru
 OBJECT FREQ f
 CONFIG SET maxmemory-policy noeviction
+
+=== encoding hints follow the value through RENAME COPY MOVE SWAPDB; SET and DEL clear them
+SET a 1
+APPEND a 2
+OBJECT ENCODING a
+RENAME a b
+OBJECT ENCODING b
+COPY b c
+OBJECT ENCODING c
+MOVE c 1
+SELECT 1
+OBJECT ENCODING c
+SWAPDB 0 1
+OBJECT ENCODING b
+SELECT 0
+OBJECT ENCODING c
+SET c 12
+OBJECT ENCODING c
+APPEND c 3
+INCR c
+OBJECT ENCODING c
+INCRBYFLOAT g 1
+OBJECT ENCODING g
+SET g 1 KEEPTTL
+OBJECT ENCODING g
+SETRANGE h 0 5
+OBJECT ENCODING h
+DEL h
+SET h 5
+OBJECT ENCODING h
+SETRANGE h 0 6
+FLUSHDB
+SET h 6
+OBJECT ENCODING h
+GETSET h 7
+OBJECT ENCODING h
+`;
+
+/**
+ * Access fields are only kept under an LRU/LFU maxmemory-policy (a documented difference), so
+ * OBJECT IDLETIME / FREQ are compared with both servers started with such a policy.
+ */
+const ACCESS_SCRIPT = String.raw`
+=== OBJECT IDLETIME under allkeys-lru
+SET s hello
+~ttl OBJECT IDLETIME s
+OBJECT IDLETIME missing
+OBJECT FREQ s
+!sleep 1100
+~ttl OBJECT IDLETIME s
+TYPE s
+EXISTS s
+~ttl OBJECT IDLETIME s
+GET s
+~ttl OBJECT IDLETIME s
+APPEND s x
+OBJECT ENCODING s
+~ttl OBJECT IDLETIME s
+
+=== LFU counters follow the key through RENAME MOVE SWAPDB, COPY starts afresh
+# Log factor 0: every access increments the counter; decay time 0: no decay (deterministic).
+CONFIG SET lfu-log-factor 0 lfu-decay-time 0
+CONFIG SET maxmemory-policy allkeys-lfu
+SET f hello
+OBJECT FREQ f
+OBJECT IDLETIME f
+RENAME f g
+OBJECT FREQ g
+COPY g h
+OBJECT FREQ h
+SET h again
+OBJECT FREQ h
+MOVE g 1
+SELECT 1
+OBJECT FREQ g
+SWAPDB 0 1
+SELECT 0
+OBJECT FREQ g
+OBJECT FREQ h
+MSET g 1 h 2
+OBJECT FREQ g
+GETSET g 3
+INCR g
+APPEND g 4
+OBJECT FREQ g
+MSETNX g 1 z 2
+OBJECT FREQ g
+CONFIG SET maxmemory-policy allkeys-lru
+OBJECT FREQ g
+~ttl OBJECT IDLETIME h
+CONFIG SET lfu-log-factor 10 lfu-decay-time 1
 `;
 
 for (const resp of [2, 3] as const) {
@@ -203,6 +293,18 @@ for (const resp of [2, 3] as const) {
     const session = new DiffSession(tessera.port, redis.port, resp);
     t.defer(() => session.close());
     const failed = await session.runCases(parseScript("keys_test", SCRIPT));
+    assert.deepEqual(failed, [], session.failures.join("\n"));
+  });
+}
+
+for (const resp of [2, 3] as const) {
+  serverTest(`keys: OBJECT IDLETIME and FREQ against redis-server with an LRU policy, RESP${resp}`, async (t) => {
+    if (!requireTool("redis-server")) return;
+    const lru = ["--save", "", "--maxmemory-policy", "allkeys-lru"];
+    const [tessera, redis] = await Promise.all([t.tessera(lru), t.redis(lru)]);
+    const session = new DiffSession(tessera.port, redis.port, resp);
+    t.defer(() => session.close());
+    const failed = await session.runCases(parseScript("keys_test", ACCESS_SCRIPT));
     assert.deepEqual(failed, [], session.failures.join("\n"));
   });
 }
@@ -299,4 +401,70 @@ Deno.test("keys: TYPE, COPY and RENAME of a value of another type", () => {
   const scan = f.call("SCAN", "0", "TYPE", "list");
   assert.ok(scan.startsWith("*2\r\n$1\r\n0\r\n*2\r\n"), scan);
   assert.ok(scan.includes("$2\r\nl2\r\n") && scan.includes("$2\r\nl3\r\n"), scan);
+});
+
+/** Runs `fn` with Date.now() returning `clock.now` (ms), for idle times without sleeping. */
+function withFakeClock(fn: (clock: { now: number }) => void): void {
+  const realNow = Date.now;
+  const clock = { now: Math.floor(realNow() / 1000) * 1000 };
+  Date.now = () => clock.now;
+  try {
+    fn(clock);
+  } finally {
+    Date.now = realNow;
+  }
+}
+
+Deno.test("keys: OBJECT IDLETIME needs an LRU policy; switching policy at run time starts tracking afresh", () => {
+  withFakeClock((clock) => {
+    const f = fakeClient();
+    // CONFIG SET asks whether the client is local (enable-protected-configs).
+    Object.assign(f.client, { isLocal: () => true });
+    try {
+      f.call("SET", "k", "v");
+      assert.equal(
+        f.call("OBJECT", "IDLETIME", "k"),
+        "-ERR Idle time is not tracked by tessera unless an LRU maxmemory-policy is selected.\r\n",
+      );
+      assert.equal(f.call("OBJECT", "IDLETIME", "missing"), "$-1\r\n");
+      assert.equal(f.db.accessOf("k"), undefined, "nothing stored per key without tracking");
+      clock.now += 7000;
+      // Keys without an access field count as accessed when tracking started.
+      assert.equal(f.call("CONFIG", "SET", "maxmemory-policy", "volatile-lru"), "+OK\r\n");
+      assert.equal(f.call("OBJECT", "IDLETIME", "k"), ":0\r\n");
+      f.call("SET", "n", "v");
+      clock.now += 5000;
+      assert.equal(f.call("OBJECT", "IDLETIME", "k"), ":5\r\n");
+      assert.equal(f.call("GET", "k"), "$1\r\nv\r\n");
+      clock.now += 2000;
+      assert.equal(f.call("OBJECT", "IDLETIME", "k"), ":2\r\n");
+      assert.equal(f.call("OBJECT", "IDLETIME", "n"), ":7\r\n");
+      // RENAME touches the source, then carries its field; MOVE carries it as it is.
+      assert.equal(f.call("RENAME", "n", "m"), "+OK\r\n");
+      clock.now += 1000;
+      assert.equal(f.call("OBJECT", "IDLETIME", "m"), ":1\r\n");
+      // LFU: the field layout changes, so tracking restarts with Redis's initial counter.
+      assert.equal(f.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lfu"), "+OK\r\n");
+      assert.match(f.call("OBJECT", "IDLETIME", "k"), /^-ERR An LFU maxmemory policy is selected/);
+      assert.equal(f.call("OBJECT", "FREQ", "k"), ":5\r\n");
+      f.call("GET", "k");
+      assert.equal(f.call("OBJECT", "FREQ", "k"), ":6\r\n");
+      // Off: the fields are dropped; on again: every key counts as accessed now.
+      assert.equal(f.call("CONFIG", "SET", "maxmemory-policy", "noeviction"), "+OK\r\n");
+      assert.equal(f.db.accessOf("k"), undefined);
+      assert.match(f.call("OBJECT", "FREQ", "k"), /^-ERR An LFU maxmemory policy is not selected/);
+      assert.match(f.call("OBJECT", "IDLETIME", "k"), /^-ERR Idle time is not tracked by tessera/);
+      clock.now += 4000;
+      assert.equal(f.call("CONFIG", "SET", "maxmemory-policy", "allkeys-lru"), "+OK\r\n");
+      assert.equal(f.call("OBJECT", "IDLETIME", "k"), ":0\r\n");
+      assert.equal(f.call("OBJECT", "IDLETIME", "m"), ":0\r\n");
+      clock.now += 3000;
+      assert.equal(f.call("OBJECT", "IDLETIME", "m"), ":3\r\n");
+      assert.equal(f.call("FLUSHDB"), "+OK\r\n");
+      f.call("SET", "k", "v");
+      assert.equal(f.call("OBJECT", "IDLETIME", "k"), ":0\r\n");
+    } finally {
+      f.call("CONFIG", "SET", "maxmemory-policy", "noeviction");
+    }
+  });
 });

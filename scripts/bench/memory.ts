@@ -69,6 +69,7 @@ async function pipeSets(port: number, n: number): Promise<void> {
 export async function measureMemory(port: number, pid: number, keys: number): Promise<MemoryResult> {
   const conn = await RespConnection.connect(port);
   try {
+    await conn.call("MEMORY", "PURGE");
     const usedBefore = await usedMemory(conn);
     const rssBefore = rssBytes(pid);
     let method: MemoryResult["method"] = "DEBUG POPULATE";
@@ -77,7 +78,9 @@ export async function measureMemory(port: number, pid: number, keys: number): Pr
       method = "SET pipeline";
       await pipeSets(port, keys);
     }
-    // Let the server settle (tessera's heap: pending GC work) before reading the figures.
+    // MEMORY PURGE on both: jemalloc returns dirty pages in redis-server, a full GC drops garbage from
+    // tessera's heap (V8's heap-in-use counts unreachable objects until the next major GC).
+    await conn.call("MEMORY", "PURGE");
     await new Promise((r) => setTimeout(r, 1000));
     const usedAfter = await usedMemory(conn);
     const rssAfter = rssBytes(pid);

@@ -15,6 +15,7 @@ import { debugCommands } from "./debug.ts";
 import { commandCommands } from "./command_cmd.ts";
 import { slowlogCommands } from "./slowlog.ts";
 import { latencyCommands } from "./latency_cmd.ts";
+import { memoryCommands } from "./memory.ts";
 
 /** All handler maps, one per family module. */
 export const ALL_COMMANDS: Record<string, Handler>[] = [
@@ -33,4 +34,5 @@ export const ALL_COMMANDS: Record<string, Handler>[] = [
   commandCommands,
   slowlogCommands,
   latencyCommands,
+  memoryCommands,
 ];

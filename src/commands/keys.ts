@@ -52,15 +52,15 @@ function copyValue<T>(v: T): T {
 function rename(c: Client, argv: string[], nx: boolean): void {
   const [, src, dst] = argv;
   const db = c.db;
-  const entry = db.entry(src);
-  if (entry === undefined) return c.error(ERR_NO_SUCH_KEY);
-  db.get(src); // lookupKeyWrite touches the source
+  // lookupKeyWrite touches the source before its entry (access field included) is taken.
+  if (db.get(src) === undefined) return c.error(ERR_NO_SUCH_KEY);
+  const entry = db.entry(src)!;
   if (src === dst) return nx ? c.out.int(0) : c.out.ok();
   if (db.get(dst) !== undefined) {
     if (nx) return c.out.int(0);
     db.delete(dst);
   }
-  db.putEntry(dst, { ...entry, meta: db.meta(src) });
+  db.putEntry(dst, entry);
   db.delete(src);
   c.server.dirty++;
   if (nx) c.out.int(1);

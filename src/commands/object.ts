@@ -14,6 +14,8 @@ const SHARED_INTEGERS = 10000;
 const SHARED_REFCOUNT = 2147483647;
 const POLICY_NOTE =
   "Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+/** OBJECT IDLETIME without an LRU/LFU policy (tessera keeps no access time then; Redis always does). */
+const ERR_IDLE_NOT_TRACKED = "ERR Idle time is not tracked by tessera unless an LRU maxmemory-policy is selected.";
 
 /** OBJECT ENCODING of a string, from its content and the hint of how it was written. */
 export function stringEncoding(v: string, hint: number): string {
@@ -49,14 +51,18 @@ export const objectCommands: Record<string, Handler> = {
     if (accessClock.lfu) {
       return c.error(`ERR An LFU maxmemory policy is selected, idle time not tracked. ${POLICY_NOTE}`);
     }
-    c.out.int(idleSeconds(c.db.accessOf(argv[2])));
+    const access = c.db.accessOf(argv[2]);
+    // Documented difference: without an LRU policy no per-key access time is kept (memory per key).
+    if (access === undefined) return c.error(ERR_IDLE_NOT_TRACKED);
+    c.out.int(idleSeconds(access));
   },
   "object|freq"(c, argv) {
     if (lookup(c, argv[2]) === undefined) return;
-    if (!accessClock.lfu) {
+    const access = accessClock.lfu ? c.db.accessOf(argv[2]) : undefined;
+    if (access === undefined) {
       return c.error(`ERR An LFU maxmemory policy is not selected, access frequency not tracked. ${POLICY_NOTE}`);
     }
-    c.out.int(lfuDecayed(c.db.accessOf(argv[2])));
+    c.out.int(lfuDecayed(access));
   },
   "object|help"(c) {
     replyHelp(c, "object", [

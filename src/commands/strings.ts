@@ -324,7 +324,7 @@ export const stringCommands: Record<string, Handler> = {
   },
   set(c, argv) {
     if (argv.length === 3) {
-      c.db.set(argv[1], argv[2]);
+      c.db.setKey(argv[1], argv[2]);
       c.server.dirty++;
       c.out.ok();
       return;
@@ -375,7 +375,7 @@ export const stringCommands: Record<string, Handler> = {
   },
   getset(c, argv) {
     if (!replyGet(c, argv[1]).ok) return;
-    c.db.set(argv[1], argv[2]);
+    c.db.setKey(argv[1], argv[2]);
     c.server.dirty++;
   },
   mget(c, argv) {
@@ -388,7 +388,7 @@ export const stringCommands: Record<string, Handler> = {
   },
   mset(c, argv) {
     if (argv.length % 2 === 0) return c.error("ERR wrong number of arguments for 'mset' command");
-    for (let i = 1; i < argv.length; i += 2) c.db.set(argv[i], argv[i + 1]);
+    for (let i = 1; i < argv.length; i += 2) c.db.setKey(argv[i], argv[i + 1]);
     c.server.dirty += (argv.length - 1) / 2;
     c.out.ok();
   },
@@ -397,7 +397,7 @@ export const stringCommands: Record<string, Handler> = {
     for (let i = 1; i < argv.length; i += 2) {
       if (c.db.get(argv[i]) !== undefined) return c.out.int(0);
     }
-    for (let i = 1; i < argv.length; i += 2) c.db.set(argv[i], argv[i + 1]);
+    for (let i = 1; i < argv.length; i += 2) c.db.setKey(argv[i], argv[i + 1]);
     c.server.dirty += (argv.length - 1) / 2;
     c.out.int(1);
   },

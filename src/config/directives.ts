@@ -7,10 +7,15 @@ import type { ConfigValue, Directive } from "./directive.ts";
 import { logger, type LogLevel } from "../log.ts";
 import * as special from "./special.ts";
 import { refreshAccessClock } from "../store/access_clock.ts";
+import type { Db } from "../store/keyspace.ts";
 
-/** Eviction settings the keyspace's access clock caches (OBJECT FREQ/IDLETIME, LFU counters). */
-const refreshAccess = (server: { config: Parameters<typeof refreshAccessClock>[0] }) =>
-  refreshAccessClock(server.config);
+/**
+ * Eviction settings the keyspace's access clock caches (OBJECT FREQ/IDLETIME, LFU counters); a
+ * policy change starts or stops per-key access tracking, so the dbs drop fields no longer used.
+ */
+const refreshAccess = (server: { config: Parameters<typeof refreshAccessClock>[0]; dbs: Db[] }) => {
+  if (refreshAccessClock(server.config)) { for (const db of server.dbs) db.syncAccessTracking(); }
+};
 
 const INT_MIN = -2147483648;
 const INT_MAX = 2147483647;
@@ -137,7 +142,7 @@ export const DIRECTIVES: Directive[] = [
   },
   nstr("bind-source-addr"),
   enm("enable-protected-configs", "no", ["no", "yes", "local"], { ...immutable, noEffect: false }),
-  enm("enable-debug-command", "no", ["no", "yes", "local"], immutable),
+  enm("enable-debug-command", "no", ["no", "yes", "local"], { ...immutable, noEffect: false }),
   enm("enable-module-command", "no", ["no", "yes", "local"], immutable),
   bool("protected-mode", "yes"),
   int("tcp-backlog", "511", 0, INT_MAX, immutable),
@@ -272,7 +277,7 @@ export const DIRECTIVES: Directive[] = [
 
   // --- clients, memory ---
   int("maxclients", "10000", 1, UINT_MAX, { unsigned: true, noEffect: false }),
-  mem("maxmemory", "0", 0, ULLONG_MAX, { unsigned: true, apply: refreshAccess }),
+  mem("maxmemory", "0", 0, ULLONG_MAX, { unsigned: true, apply: refreshAccess, noEffect: false }),
   enm("maxmemory-policy", "noeviction", [
     "volatile-lru",
     "volatile-lfu",
@@ -282,7 +287,7 @@ export const DIRECTIVES: Directive[] = [
     "allkeys-lfu",
     "allkeys-random",
     "noeviction",
-  ], { apply: refreshAccess }),
+  ], { apply: refreshAccess, noEffect: false }),
   int("maxmemory-samples", "5", 1, INT_MAX),
   int("maxmemory-eviction-tenacity", "10", 0, 100),
   bool("replica-ignore-maxmemory", "yes", { aliases: ["slave-ignore-maxmemory"] }),
@@ -350,7 +355,7 @@ export const DIRECTIVES: Directive[] = [
   // --- slow log, latency ---
   int("slowlog-log-slower-than", "10000", -1, LLONG_MAX, { noEffect: false }),
   int("slowlog-max-len", "128", 0, LLONG_MAX, { unsigned: true, noEffect: false }),
-  int("latency-monitor-threshold", "0", 0, LLONG_MAX),
+  int("latency-monitor-threshold", "0", 0, LLONG_MAX, { noEffect: false }),
   bool("latency-tracking", "yes"),
   {
     name: "latency-tracking-info-percentiles",
@@ -360,8 +365,8 @@ export const DIRECTIVES: Directive[] = [
     multiArg: true,
     parse: (args) => special.parseLatencyPercentiles(args),
     format: special.formatLatencyPercentiles,
+    noEffect: false,
     rewrite: special.rewriteLatencyPercentiles,
-    noEffect: true,
   },
   {
     name: "notify-keyspace-events",
@@ -395,7 +400,7 @@ export const DIRECTIVES: Directive[] = [
     parse: special.parseClientOutputBufferLimit,
     format: special.formatClientOutputBufferLimit,
     rewrite: special.rewriteClientOutputBufferLimit,
-    noEffect: true,
+    noEffect: false,
   },
   mem("client-query-buffer-limit", "1gb", 1024 * 1024, LLONG_MAX, {
     unsigned: true,
@@ -410,8 +415,8 @@ export const DIRECTIVES: Directive[] = [
   bool("dynamic-hz", "yes"),
   bool("aof-rewrite-incremental-fsync", "yes"),
   bool("rdb-save-incremental-fsync", "yes"),
-  int("lfu-log-factor", "10", 0, INT_MAX, { apply: refreshAccess }),
-  int("lfu-decay-time", "1", 0, INT_MAX, { apply: refreshAccess }),
+  int("lfu-log-factor", "10", 0, INT_MAX, { apply: refreshAccess, noEffect: false }),
+  int("lfu-decay-time", "1", 0, INT_MAX, { apply: refreshAccess, noEffect: false }),
 
   // --- active defragmentation ---
   bool("activedefrag", "no", { validate: noActiveDefrag }),

@@ -118,6 +118,7 @@ export class Server implements KeyspaceObserver {
     this.refreshLimits();
     const n = config.num("databases");
     for (let i = 0; i < n; i++) this.dbs.push(new Db(i, this));
+    refreshAccessClock(config); // a configured LRU/LFU policy tracks access from the first command
     attachHistograms(this.commands.commands.values());
   }
 
@@ -330,7 +331,7 @@ export class Server implements KeyspaceObserver {
       const heap = Deno.memoryUsage().heapUsed;
       if (heap > this.memoryPeak) this.memoryPeak = heap;
     }
-    refreshAccessClock(this.config);
+    if (refreshAccessClock(this.config)) { for (const db of this.dbs) db.syncAccessTracking(); }
     // Redis 7.0 pauses active expiry while clients are paused (the dataset must not change).
     if (this.activeExpireEnabled && this.pauseUntil === 0) {
       // Redis's slow cycle may use 25% of each cron period.

@@ -1,12 +1,12 @@
 /**
  * Per-key access data for OBJECT IDLETIME / OBJECT FREQ, in Redis's 24-bit `lru` field layout:
- * with an LRU (or no) eviction policy it holds the LRU clock (unix seconds mod 2^24); with an LFU
- * policy, 16 bits of "last decrement time" in minutes and an 8-bit logarithmic counter.
+ * with an LRU eviction policy it holds the LRU clock (unix seconds mod 2^24); with an LFU policy,
+ * 16 bits of "last decrement time" in minutes and an 8-bit logarithmic counter.
  *
- * Trade-off: each key costs one extra Map entry (a small integer, about 30 B/key with V8's
- * pointer compression) and each read one extra Map lookup, a write only when the stored second
- * changed. That keeps IDLETIME exact at Redis's own one-second resolution; wrapping values in
- * objects would have cost more memory per key and an allocation per SET.
+ * Trade-off: a tracked key costs one extra Map entry (about 40 B/key: Deno runs V8 without pointer
+ * compression) and each read one extra Map lookup. Redis only relies on these fields for LRU/LFU
+ * eviction, so they are tracked only while such a policy is selected; with any other policy
+ * (the default noeviction) nothing is stored per key and OBJECT IDLETIME replies with an error.
  */
 
 /** Bits of the access field (Redis's LRU_BITS). */
@@ -22,8 +22,14 @@ const LFU_INIT_VAL = 5;
 export const accessClock = {
   /** LRU clock: unix seconds, 24 bits (Redis's server.lruclock, updated at `hz`). */
   lru: lruNow(),
+  /** Whether per-key access fields are kept: an LRU or LFU maxmemory policy is selected. */
+  tracking: false,
   /** Whether an LFU maxmemory policy is selected. */
   lfu: false,
+  /** Bumped whenever tracking starts, stops or changes between LRU and LFU: older fields are void. */
+  epoch: 0,
+  /** The access field of keys without one: "accessed when tracking started" in the current layout. */
+  since: 0,
   /** Shared integers (0..9999) are used: no maxmemory or a policy that is neither LRU nor LFU. */
   sharedIntegers: true,
   lfuLogFactor: 10,
@@ -44,15 +50,27 @@ function optional<T>(config: ConfigLike, name: string, fallback: T): T {
   return config.directive(name) === undefined ? fallback : config.get(name) as T;
 }
 
-/** Re-reads the clock and the eviction settings (each cron tick, and before OBJECT replies). */
-export function refreshAccessClock(config: ConfigLike): void {
+/**
+ * Re-reads the clock and the eviction settings (each cron tick, after CONFIG SET, before OBJECT
+ * replies). Returns true when tracking started, stopped or changed layout (a new epoch).
+ */
+export function refreshAccessClock(config: ConfigLike): boolean {
   accessClock.lru = lruNow();
   const policy: string = optional(config, "maxmemory-policy", "noeviction");
-  accessClock.lfu = policy === "allkeys-lfu" || policy === "volatile-lfu";
-  const lruOrLfu = accessClock.lfu || policy === "allkeys-lru" || policy === "volatile-lru";
-  accessClock.sharedIntegers = optional<number>(config, "maxmemory", 0) === 0 || !lruOrLfu;
+  const lfu = policy === "allkeys-lfu" || policy === "volatile-lfu";
+  const tracking = lfu || policy === "allkeys-lru" || policy === "volatile-lru";
+  const changed = tracking !== accessClock.tracking || (tracking && lfu !== accessClock.lfu);
+  accessClock.tracking = tracking;
+  accessClock.lfu = lfu;
+  accessClock.sharedIntegers = optional<number>(config, "maxmemory", 0) === 0 || !tracking;
   accessClock.lfuLogFactor = optional<number>(config, "lfu-log-factor", 10);
   accessClock.lfuDecayTime = optional<number>(config, "lfu-decay-time", 1);
+  if (changed) {
+    // Fields kept in the other layout would be misread (Redis reinterprets them); start afresh.
+    accessClock.epoch++;
+    accessClock.since = tracking ? freshAccess() : 0;
+  }
+  return changed;
 }
 
 function minutesNow(): number {

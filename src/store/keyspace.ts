@@ -1,10 +1,12 @@
 /**
- * One database: keys kept per hash slot (design principle 4), with expiry times and per-key
- * metadata (access clock, string encoding hint) in parallel per-slot maps. Lookups expire lazily;
- * `activeExpire` is Redis's slow expire cycle over the slots that hold TTLs.
+ * One database: keys kept per hash slot (design principle 4), with expiry times in parallel
+ * per-slot maps. Per-key metadata is sparse so that a plain key costs only its slot map entry:
+ * access fields exist only while an LRU/LFU policy tracks them, encoding hints only for keys whose
+ * hint is not ENC_AUTO. Lookups expire lazily; `activeExpire` is Redis's slow expire cycle over
+ * the slots that hold TTLs.
  */
 import { CLUSTER_SLOTS, keyHashSlot } from "../cluster/slots.ts";
-import { ACCESS_MASK, accessClock, freshAccess, touchedAccess } from "./access_clock.ts";
+import { accessClock, freshAccess, touchedAccess } from "./access_clock.ts";
 
 /** A non-string value (lists, hashes, sets, ... arrive with the data-types issue). */
 export interface TypedValue {
@@ -30,15 +32,14 @@ export interface KeyspaceObserver {
 }
 
 /**
- * String encoding hints kept above the 24 access bits of a key's meta number. AUTO is what
- * Redis's tryObjectEncoding gives a value set by SET (int / embstr / raw by content); RAW marks
- * values Redis keeps as raw sds (APPEND, SETRANGE); EMBSTR marks values Redis created from a
- * formatted number that never become `int` (INCRBYFLOAT).
+ * String encoding hints. AUTO is what Redis's tryObjectEncoding gives a value set by SET (int /
+ * embstr / raw by content) and is not stored; RAW marks values Redis keeps as raw sds (APPEND,
+ * SETRANGE); EMBSTR marks values Redis created from a formatted number that never become `int`
+ * (INCRBYFLOAT).
  */
 export const ENC_AUTO = 0;
-export const ENC_RAW = 1 << 24;
-export const ENC_EMBSTR = 2 << 24;
-const ENC_MASK = 3 << 24;
+export const ENC_RAW = 1;
+export const ENC_EMBSTR = 2;
 
 /** Keys sampled per step of the active expire cycle (ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP). */
 const EXPIRE_KEYS_PER_LOOP = 20;
@@ -48,10 +49,19 @@ const EXPIRE_ACCEPTABLE_STALE_PERCENT = 10;
 /** All that is stored for one key, for RENAME, MOVE and COPY. */
 export interface KeyEntry {
   value: Value;
-  /** Access field and encoding hint. */
-  meta: number;
+  /** Encoding hint (ENC_*). */
+  hint: number;
+  /** Access field while access is tracked, else undefined. */
+  access: number | undefined;
   /** Unix ms, or -1. */
   expire: number;
+}
+
+/** One sparse map per slot, the array itself created on first use. */
+type SlotMaps = (Map<string, number> | undefined)[];
+
+function newSlotMaps(): SlotMaps {
+  return new Array(CLUSTER_SLOTS).fill(undefined);
 }
 
 /** Result of one active expire step. */
@@ -61,15 +71,21 @@ export interface ActiveExpireResult {
   timedOut: boolean;
 }
 
-/** A database: 16384 slot maps plus expiry and meta maps. */
+/** A database: 16384 slot maps plus expiry maps and sparse metadata maps. */
 export class Db {
   private slots: (Map<string, Value> | undefined)[] = new Array(CLUSTER_SLOTS).fill(undefined);
-  private metas: (Map<string, number> | undefined)[] = new Array(CLUSTER_SLOTS).fill(undefined);
-  private expires: (Map<string, number> | undefined)[] = new Array(CLUSTER_SLOTS).fill(undefined);
+  private expires: SlotMaps = newSlotMaps();
+  /** Encoding hints other than ENC_AUTO; null until the first one. */
+  private hints: SlotMaps | null = null;
+  /** Access fields of the tracking epoch `accessEpoch`; null when not tracking (or none yet). */
+  private access: SlotMaps | null = null;
+  private accessEpoch = -1;
   /** Number of keys (DBSIZE). */
   size = 0;
   /** Number of keys with a TTL. */
   expiresSize = 0;
+  /** Number of stored encoding hints (the SET/GET path skips hint work while it is 0). */
+  hintsSize = 0;
   /** Keys watched by clients in MULTI; checked on every write only when non-empty. */
   readonly watched = new Map<string, Set<unknown>>();
   /** Where the active expiry cycle resumes. */
@@ -94,11 +110,39 @@ export class Db {
     return value;
   }
 
+  /** Records an access (Redis's updateLFU / LRU clock store); nothing unless access is tracked. */
   private touch(slot: number, key: string): void {
-    const meta = this.metas[slot]!;
-    const m = meta.get(key)!;
-    if (accessClock.lfu) meta.set(key, (m & ENC_MASK) | touchedAccess(m & ACCESS_MASK));
-    else if ((m & ACCESS_MASK) !== accessClock.lru) meta.set(key, (m & ENC_MASK) | accessClock.lru);
+    if (!accessClock.tracking) return;
+    const maps = this.accessMaps();
+    const m = maps[slot]?.get(key) ?? accessClock.since;
+    const next = touchedAccess(m);
+    if (next !== m) setIn(maps, slot, key, next);
+  }
+
+  /** The access maps of the current tracking epoch (fields of an older epoch are dropped). */
+  private accessMaps(): SlotMaps {
+    if (this.access === null || this.accessEpoch !== accessClock.epoch) {
+      this.access = newSlotMaps();
+      this.accessEpoch = accessClock.epoch;
+    }
+    return this.access;
+  }
+
+  /** Drops access fields that tracking no longer uses (policy changed); called after CONFIG SET and by cron. */
+  syncAccessTracking(): void {
+    if (this.access !== null && (!accessClock.tracking || this.accessEpoch !== accessClock.epoch)) {
+      this.access = null;
+    }
+  }
+
+  /** Stores a key's encoding hint; ENC_AUTO removes it. */
+  private setHint(slot: number, key: string, hint: number): void {
+    if (hint === ENC_AUTO) {
+      if (this.hints !== null && deleteIn(this.hints, slot, key)) this.hintsSize--;
+      return;
+    }
+    if (this.hints === null) this.hints = newSlotMaps();
+    if (setIn(this.hints, slot, key, hint)) this.hintsSize++;
   }
 
   /** Reads a key for a write command (Redis's lookupKeyWrite): lazy expiry, access touched. */
@@ -149,23 +193,26 @@ export class Db {
     // An expired key is deleted first (Redis's lookupKeyWrite): KEEPTTL must not revive its TTL.
     if (this.expiresSize > 0) this.live(slot, key);
     let map = this.slots[slot];
-    if (map === undefined) {
-      map = this.slots[slot] = new Map();
-      this.metas[slot] = new Map();
-    }
+    if (map === undefined) map = this.slots[slot] = new Map();
     const before = map.size;
     map.set(key, value);
-    const meta = this.metas[slot]!;
-    if (map.size !== before) {
-      this.size++;
-      meta.set(key, encoding | freshAccess());
-    } else {
-      // Redis's dbOverwrite keeps the LFU counter of the replaced object; LRU starts afresh.
-      meta.set(key, encoding | (accessClock.lfu ? meta.get(key)! & ACCESS_MASK : freshAccess()));
-    }
+    const added = map.size !== before;
+    if (added) this.size++;
+    if (encoding !== ENC_AUTO || this.hintsSize > 0) this.setHint(slot, key, encoding);
+    // Redis's dbOverwrite keeps the LFU counter of the replaced object; LRU starts afresh.
+    if (accessClock.tracking && (added || !accessClock.lfu)) setIn(this.accessMaps(), slot, key, freshAccess());
     if (expireAt !== undefined) this.setExpireInSlot(slot, key, expireAt);
     else if (!keepTtl && this.expiresSize > 0) this.removeExpireInSlot(slot, key);
     if (this.watched.size > 0) this.observer.keyModified(this, key);
+  }
+
+  /**
+   * Redis's setKey without "found" flags (SET, GETSET, MSET): the key is looked up for writing
+   * first, which under LFU counts as an access the overwrite then keeps.
+   */
+  setKey(key: string, value: Value): void {
+    if (accessClock.lfu) this.get(key);
+    this.set(key, value);
   }
 
   /**
@@ -180,8 +227,7 @@ export class Db {
       return;
     }
     map.set(key, value);
-    const meta = this.metas[slot]!;
-    meta.set(key, (meta.get(key)! & ACCESS_MASK) | encoding);
+    if (encoding !== ENC_AUTO || this.hintsSize > 0) this.setHint(slot, key, encoding);
     if (this.watched.size > 0) this.observer.keyModified(this, key);
   }
 
@@ -203,13 +249,10 @@ export class Db {
     const map = this.slots[slot]!;
     map.delete(key);
     this.size--;
-    if (map.size === 0) {
-      this.slots[slot] = undefined;
-      this.metas[slot] = undefined;
-    } else {
-      this.metas[slot]!.delete(key);
-    }
+    if (map.size === 0) this.slots[slot] = undefined;
     if (this.expiresSize > 0) this.removeExpireInSlot(slot, key);
+    if (this.hintsSize > 0 && deleteIn(this.hints!, slot, key)) this.hintsSize--;
+    if (this.access !== null) deleteIn(this.access, slot, key);
   }
 
   private expireKey(slot: number, key: string): void {
@@ -218,19 +261,26 @@ export class Db {
     if (this.watched.size > 0) this.observer.keyModified(this, key);
   }
 
-  /** The meta number (access field | encoding hint) of an existing key; 0 if absent. */
-  meta(key: string): number {
-    return this.metas[keyHashSlot(key)]?.get(key) ?? 0;
+  private hintIn(slot: number, key: string): number {
+    return this.hintsSize === 0 ? ENC_AUTO : this.hints![slot]?.get(key) ?? ENC_AUTO;
   }
 
-  /** The access field (LRU clock or LFU data) of an existing key. */
-  accessOf(key: string): number {
-    return this.meta(key) & ACCESS_MASK;
+  private accessIn(slot: number, key: string): number | undefined {
+    if (!accessClock.tracking) return undefined;
+    return this.accessMaps()[slot]?.get(key) ?? accessClock.since;
+  }
+
+  /**
+   * The access field (LRU clock or LFU data) of an existing key while access is tracked (an LRU
+   * or LFU policy), else undefined.
+   */
+  accessOf(key: string): number | undefined {
+    return this.accessIn(keyHashSlot(key), key);
   }
 
   /** The string encoding hint (ENC_*) of an existing key. */
   encodingHint(key: string): number {
-    return this.meta(key) & ENC_MASK;
+    return this.hintIn(keyHashSlot(key), key);
   }
 
   /** Everything stored for a live key (no touch), or undefined. */
@@ -238,14 +288,14 @@ export class Db {
     const slot = keyHashSlot(key);
     const value = this.live(slot, key);
     if (value === undefined) return undefined;
-    return { value, meta: this.metas[slot]!.get(key)!, expire: this.expires[slot]?.get(key) ?? -1 };
+    const expire = this.expiresSize === 0 ? -1 : this.expires[slot]?.get(key) ?? -1;
+    return { value, hint: this.hintIn(slot, key), access: this.accessIn(slot, key), expire };
   }
 
-  /** Stores a key with its meta and TTL as they were elsewhere (RENAME, MOVE, COPY). */
+  /** Stores a key with its hint, access field and TTL as they were elsewhere (RENAME, MOVE). */
   putEntry(key: string, e: KeyEntry): void {
-    const slot = keyHashSlot(key);
-    this.set(key, e.value, false, e.expire === -1 ? undefined : e.expire);
-    this.metas[slot]!.set(key, e.meta);
+    this.set(key, e.value, false, e.expire === -1 ? undefined : e.expire, e.hint);
+    if (e.access !== undefined && accessClock.tracking) setIn(this.accessMaps(), keyHashSlot(key), key, e.access);
   }
 
   /** The expiry time (unix ms) of an existing key, or -1 without TTL. */
@@ -268,18 +318,12 @@ export class Db {
   }
 
   private setExpireInSlot(slot: number, key: string, when: number): void {
-    let exp = this.expires[slot];
-    if (exp === undefined) exp = this.expires[slot] = new Map();
-    const before = exp.size;
-    exp.set(key, when);
-    if (exp.size !== before) this.expiresSize++;
+    if (setIn(this.expires, slot, key, when)) this.expiresSize++;
   }
 
   private removeExpireInSlot(slot: number, key: string): boolean {
-    const exp = this.expires[slot];
-    if (exp === undefined || !exp.delete(key)) return false;
+    if (!deleteIn(this.expires, slot, key)) return false;
     this.expiresSize--;
-    if (exp.size === 0) this.expires[slot] = undefined;
     return true;
   }
 
@@ -334,10 +378,12 @@ export class Db {
     const removed = this.size;
     if (this.watched.size > 0) { for (const key of this.keys()) this.observer.keyModified(this, key); }
     this.slots = new Array(CLUSTER_SLOTS).fill(undefined);
-    this.metas = new Array(CLUSTER_SLOTS).fill(undefined);
-    this.expires = new Array(CLUSTER_SLOTS).fill(undefined);
+    this.expires = newSlotMaps();
+    this.hints = null;
+    this.access = null;
     this.size = 0;
     this.expiresSize = 0;
+    this.hintsSize = 0;
     return removed;
   }
 
@@ -349,10 +395,13 @@ export class Db {
     this.signalAllWatched(other);
     other.signalAllWatched(this);
     [this.slots, other.slots] = [other.slots, this.slots];
-    [this.metas, other.metas] = [other.metas, this.metas];
     [this.expires, other.expires] = [other.expires, this.expires];
+    [this.hints, other.hints] = [other.hints, this.hints];
+    [this.access, other.access] = [other.access, this.access];
+    [this.accessEpoch, other.accessEpoch] = [other.accessEpoch, this.accessEpoch];
     [this.size, other.size] = [other.size, this.size];
     [this.expiresSize, other.expiresSize] = [other.expiresSize, this.expiresSize];
+    [this.hintsSize, other.hintsSize] = [other.hintsSize, this.hintsSize];
     [this.expireCursor, other.expireCursor] = [other.expireCursor, this.expireCursor];
   }
 
@@ -397,6 +446,23 @@ export class Db {
     }
     return { sampled, expired, timedOut: false };
   }
+}
+
+/** Sets `key` in its slot's map (created on demand); returns whether the key was new there. */
+function setIn(maps: SlotMaps, slot: number, key: string, n: number): boolean {
+  let map = maps[slot];
+  if (map === undefined) map = maps[slot] = new Map();
+  const before = map.size;
+  map.set(key, n);
+  return map.size !== before;
+}
+
+/** Deletes `key` from its slot's map (dropping an emptied map); returns whether it was there. */
+function deleteIn(maps: SlotMaps, slot: number, key: string): boolean {
+  const map = maps[slot];
+  if (map === undefined || !map.delete(key)) return false;
+  if (map.size === 0) maps[slot] = undefined;
+  return true;
 }
 
 function pickRandom(map: Map<string, Value>): string {
