@@ -238,19 +238,19 @@ OBJECT ENCODING h
 const ACCESS_SCRIPT = String.raw`
 === OBJECT IDLETIME under allkeys-lru
 SET s hello
-~ttl OBJECT IDLETIME s
+~idletime OBJECT IDLETIME s
 OBJECT IDLETIME missing
 OBJECT FREQ s
 !sleep 1100
-~ttl OBJECT IDLETIME s
+~idletime OBJECT IDLETIME s
 TYPE s
 EXISTS s
-~ttl OBJECT IDLETIME s
+~idletime OBJECT IDLETIME s
 GET s
-~ttl OBJECT IDLETIME s
+~idletime OBJECT IDLETIME s
 APPEND s x
 OBJECT ENCODING s
-~ttl OBJECT IDLETIME s
+~idletime OBJECT IDLETIME s
 
 === LFU counters follow the key through RENAME MOVE SWAPDB, COPY starts afresh
 # Log factor 0: every access increments the counter; decay time 0: no decay (deterministic).
@@ -282,7 +282,7 @@ MSETNX g 1 z 2
 OBJECT FREQ g
 CONFIG SET maxmemory-policy allkeys-lru
 OBJECT FREQ g
-~ttl OBJECT IDLETIME h
+~idletime OBJECT IDLETIME h
 CONFIG SET lfu-log-factor 10 lfu-decay-time 1
 `;
 

@@ -353,9 +353,9 @@ export const DIRECTIVES: Directive[] = [
   int("cluster-announce-bus-port", "0", 0, 65535),
 
   // --- slow log, latency ---
-  int("slowlog-log-slower-than", "10000", -1, LLONG_MAX, { noEffect: false }),
+  int("slowlog-log-slower-than", "10000", -1, LLONG_MAX, { noEffect: false, apply: refreshLimits }),
   int("slowlog-max-len", "128", 0, LLONG_MAX, { unsigned: true, noEffect: false }),
-  int("latency-monitor-threshold", "0", 0, LLONG_MAX, { noEffect: false }),
+  int("latency-monitor-threshold", "0", 0, LLONG_MAX, { noEffect: false, apply: refreshLimits }),
   bool("latency-tracking", "yes"),
   {
     name: "latency-tracking-info-percentiles",

@@ -96,7 +96,7 @@ export class RespParser {
           if (inline.length > 0) return inline;
           continue;
         }
-        const count = this.readCountLine("mbulk count");
+        const count = this.quickCount(42 /* '*' */) ?? this.readCountLine("mbulk count");
         if (count === null) return null;
         if (count > INT_MAX) return this.fail("invalid multibulk length");
         if (count > UNAUTH_MULTIBULK_MAX && this.authRequired) return this.fail("unauthenticated multibulk length");
@@ -107,7 +107,7 @@ export class RespParser {
       while (this.pendingArgs > 0) {
         if (this.bulkLen === -1) {
           if (this.start >= this.end) return null;
-          const len = this.readCountLine("bulk count");
+          const len = this.quickCount(36 /* '$' */) ?? this.readCountLine("bulk count");
           if (len === null) return null;
           if (len < 0 || len > this.limits.protoMaxBulkLen) return this.fail("invalid bulk length");
           if (len > UNAUTH_BULK_MAX && this.authRequired) return this.fail("unauthenticated bulk length");
@@ -156,6 +156,28 @@ export class RespParser {
       return this.fail(what === "bulk count" ? "invalid bulk length" : "invalid multibulk length");
     }
     this.start += cr + 2;
+    return value;
+  }
+
+  /**
+   * The common `$<1-9 digits>\r\n` / `*<1-9 digits>\r\n` line, parsed in one pass; null sends every
+   * other case (incomplete, signed, leading zeros, errors) to `readCountLine`, which has Redis's rules.
+   */
+  private quickCount(prefix: number): number | null {
+    const b = this.bytes;
+    let i = this.start;
+    if (b[i] !== prefix) return null;
+    let d = b[++i] - 48;
+    if (d < 1 || d > 9) return null;
+    let value = d;
+    const limit = Math.min(this.end, i + 9);
+    while (++i < limit) {
+      d = b[i] - 48;
+      if (d < 0 || d > 9) break;
+      value = value * 10 + d;
+    }
+    if (i + 1 >= this.end || b[i] !== CR) return null;
+    this.start = i + 2;
     return value;
   }
 

@@ -40,9 +40,7 @@ export class BatchTimer {
     if (count > 0) {
       const elapsedUsec = (performance.now() - this.startedAt) * 1000 - this.timedUsec;
       const share = elapsedUsec > 0 ? elapsedUsec / count : 0;
-      const config = c.server.config;
-      const slowlogUsec = config.num("slowlog-log-slower-than");
-      const latencyMs = config.num("latency-monitor-threshold");
+      const { slowlogUsec, latencyMs } = c.server.limits;
       const slow = (slowlogUsec >= 0 && share >= slowlogUsec) || (latencyMs > 0 && share >= latencyMs * 1000);
       for (let i = 0; i < count; i++) {
         const cmd = this.fast[i]!;

@@ -72,7 +72,13 @@ export class Server implements KeyspaceObserver {
   readonly clients = new Map<number, Client>();
   readonly monitors = new Set<Client>();
   readonly stats = new ServerStats();
-  readonly limits: ParserLimits & { queryBufferLimit: number } = { protoMaxBulkLen: 0, queryBufferLimit: 0 };
+  /** Config values read on every command or read, cached here and refreshed by their apply hooks. */
+  readonly limits: ParserLimits & { queryBufferLimit: number; slowlogUsec: number; latencyMs: number } = {
+    protoMaxBulkLen: 0,
+    queryBufferLimit: 0,
+    slowlogUsec: 0,
+    latencyMs: 0,
+  };
   slowlog: SlowlogEntry[] = [];
   private slowlogNextId = 0;
   /** Changes since the last save (INFO rdb_changes_since_last_save). */
@@ -126,6 +132,8 @@ export class Server implements KeyspaceObserver {
   refreshLimits(): void {
     this.limits.protoMaxBulkLen = this.config.num("proto-max-bulk-len");
     this.limits.queryBufferLimit = this.config.num("client-query-buffer-limit");
+    this.limits.slowlogUsec = this.config.num("slowlog-log-slower-than");
+    this.limits.latencyMs = this.config.num("latency-monitor-threshold");
   }
 
   /** Opens the listeners and starts accepting; resolves once listening. */
@@ -227,14 +235,14 @@ export class Server implements KeyspaceObserver {
    * a latency sample (`command` / `fast-command`) if it took at least `latency-monitor-threshold` ms.
    */
   slowlogCheck(c: Client, argv: string[], usec: number, cmd?: Command): void {
-    const latencyMs = this.config.num("latency-monitor-threshold");
+    const latencyMs = this.limits.latencyMs;
     if (latencyMs > 0 && usec / 1000 >= latencyMs) {
       this.latency.addSample(
         cmd !== undefined && (cmd.flags & CMD_FAST) !== 0 ? "fast-command" : "command",
         Math.floor(usec / 1000),
       );
     }
-    const threshold = this.config.num("slowlog-log-slower-than");
+    const threshold = this.limits.slowlogUsec;
     if (threshold < 0 || usec < threshold) return;
     const max = this.config.num("slowlog-max-len");
     this.slowlog.unshift({

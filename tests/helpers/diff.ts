@@ -76,6 +76,13 @@ export const NORMALISERS: Record<string, Normaliser> = {
   ttl(t, r) {
     return intsClose(t, r, 1) ? [r, r] : [t, r];
   },
+  /**
+   * OBJECT IDLETIME: both servers read a per-second LRU clock refreshed by their cron, so each can lag a
+   * second behind, more on a loaded machine; allow 2 s.
+   */
+  idletime(t, r) {
+    return intsClose(t, r, 2) ? [r, r] : [t, r];
+  },
   /** PTTL in milliseconds: allow 250 ms of drift between the two servers. */
   pttl(t, r) {
     return intsClose(t, r, 250) ? [r, r] : [t, r];
