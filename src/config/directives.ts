@@ -82,26 +82,21 @@ const bool = (name: string, def: "yes" | "no", extra: Partial<Directive> = {}): 
   noEffect: true,
   ...extra,
 });
-const int = (name: string, def: string, min: number, max: number, extra: Partial<Directive> = {}): Directive => ({
-  name,
-  type: "int",
-  default: def,
-  mutable: true,
-  min,
-  max,
-  noEffect: true,
-  ...extra,
-});
-const mem = (name: string, def: string, min: number, max: number, extra: Partial<Directive> = {}): Directive => ({
-  name,
-  type: "memory",
-  default: def,
-  mutable: true,
-  min,
-  max,
-  noEffect: true,
-  ...extra,
-});
+/** A row builder for the bounded numeric types (`int`, `memory`). */
+const ranged =
+  (type: "int" | "memory") =>
+  (name: string, def: string, min: number, max: number, extra: Partial<Directive> = {}): Directive => ({
+    name,
+    type,
+    default: def,
+    mutable: true,
+    min,
+    max,
+    noEffect: true,
+    ...extra,
+  });
+const int = ranged("int");
+const mem = ranged("memory");
 const str = (name: string, def: string, extra: Partial<Directive> = {}): Directive => ({
   name,
   type: "string",
