@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { crc16, keyHashSlot } from "./slots.ts";
 
 Deno.test("crc16 check value", () => {
@@ -19,4 +20,26 @@ Deno.test("keyHashSlot matches redis-server 7.0 CLUSTER KEYSLOT", () => {
     ["b", 3300],
   ];
   for (const [key, slot] of cases) assert.equal(keyHashSlot(key), slot, key);
+});
+
+/** The bit-by-bit definition of CRC16/XMODEM (crc.md 1.1), as a reference for the table code. */
+function crc16Reference(bytes: number[]): number {
+  let crc = 0;
+  for (const b of bytes) {
+    crc ^= b << 8;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+Deno.test("crc16 equals the bit-by-bit definition on random byte strings and ranges", () => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 64 }), fc.nat(), fc.nat(), (bytes, a, b) => {
+      const s = String.fromCharCode(...bytes);
+      const start = bytes.length === 0 ? 0 : a % (bytes.length + 1);
+      const end = start + (bytes.length - start === 0 ? 0 : b % (bytes.length - start + 1));
+      assert.equal(crc16(s, start, end), crc16Reference(bytes.slice(start, end)));
+    }),
+    { numRuns: 2000 },
+  );
 });

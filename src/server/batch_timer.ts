@@ -5,7 +5,7 @@
  * equally; other commands are timed one by one as Redis does. See docs/performance.md.
  */
 import { CMD_SKIP_SLOWLOG, type Command } from "../commands/table.ts";
-import { recordLatency } from "./latency.ts";
+import { latencyBucket, recordBucket } from "./latency.ts";
 import type { Client } from "./client.ts";
 
 /** Collects the fast commands of one batch and spreads the batch's time over them. */
@@ -42,10 +42,11 @@ export class BatchTimer {
       const share = elapsedUsec > 0 ? elapsedUsec / count : 0;
       const { slowlogUsec, latencyMs } = c.server.limits;
       const slow = (slowlogUsec >= 0 && share >= slowlogUsec) || (latencyMs > 0 && share >= latencyMs * 1000);
+      const bucket = latencyBucket(share);
       for (let i = 0; i < count; i++) {
         const cmd = this.fast[i]!;
         cmd.stats.usec += share;
-        recordLatency(cmd.stats, share);
+        recordBucket(cmd.stats, bucket);
         if (slow && (cmd.flags & CMD_SKIP_SLOWLOG) === 0) c.server.slowlogCheck(c, this.fastArgv[i]!, share, cmd);
         this.fast[i] = undefined;
         this.fastArgv[i] = undefined;

@@ -190,69 +190,75 @@ export class Client {
     }
   }
 
-  /** Runs every complete command in the query buffer. */
+  /**
+   * Runs every complete command in the query buffer. Async although it usually finishes at once:
+   * run() awaiting it lets every client whose read completed in the same event-loop turn run its
+   * commands before any of their writes go out (measured: fewer, fuller turns; a synchronous call
+   * was 30% slower at pipeline 16). One function, not an async wrapper around another: each extra
+   * async level costs a promise and a microtask hop per read without adding to that effect.
+   */
   private async processInput(): Promise<void> {
     const parser = this.parser;
     const timer = this.batchTimer;
     timer.begin();
     try {
-      await this.processCommands(parser);
+      while (!this.closeAfterReply && !this.closed) {
+        if (this.waitFor !== null) {
+          // Other clients run during the wait: close this batch and open a new one after it.
+          timer.end(this);
+          if (this.out.length > 0) await this.flush();
+          const waited = this.waitFor;
+          await waited;
+          // What ran after the wait (a postponed command) may have set a new wait.
+          if (this.waitFor === waited) this.waitFor = null;
+          timer.begin();
+          continue;
+        }
+        const argv = parser.next();
+        if (argv === null) {
+          if (parser.error !== null) {
+            this.server.stats.protocolErrors++;
+            logger.verbose(`Protocol error (${parser.error}) from client: ${this.describe()}`);
+            this.out.error(parser.error);
+            this.closeAfterReply = true;
+          }
+          return;
+        }
+        dispatch(this, argv);
+      }
     } finally {
       timer.end(this);
-    }
-  }
-
-  private async processCommands(parser: RespParser): Promise<void> {
-    const timer = this.batchTimer;
-    while (!this.closeAfterReply && !this.closed) {
-      if (this.waitFor !== null) {
-        // Other clients run during the wait: close this batch and open a new one after it.
-        timer.end(this);
-        if (this.out.length > 0) await this.flush();
-        const waited = this.waitFor;
-        await waited;
-        // What ran after the wait (a postponed command) may have set a new wait.
-        if (this.waitFor === waited) this.waitFor = null;
-        timer.begin();
-        continue;
-      }
-      const argv = parser.next();
-      if (argv === null) {
-        if (parser.error !== null) {
-          this.server.stats.protocolErrors++;
-          logger.verbose(`Protocol error (${parser.error}) from client: ${this.describe()}`);
-          this.out.error(parser.error);
-          this.closeAfterReply = true;
-        }
-        return;
-      }
-      dispatch(this, argv);
     }
   }
 
   /** Sends pending replies; concurrent callers share one write loop. */
   flush(): Promise<void> {
     if (this.writing === null) {
-      this.writing = this.writeLoop().finally(() => {
-        this.writing = null;
-      });
+      // writeLoop clears `writing` itself when done (no `.finally` promise and closure per write);
+      // with nothing to send it would finish before the assignment, so that case returns here.
+      if (this.out.length === 0 || this.closed) return Promise.resolve();
+      this.writing = this.writeLoop();
     }
     return this.writing;
   }
 
   private async writeLoop(): Promise<void> {
-    while (this.out.length > 0 && !this.closed) {
-      const batch = this.out;
-      this.out = this.sending;
-      this.sending = batch;
-      const bytes = batch.bytes;
-      let offset = 0;
-      const end = batch.length;
-      while (offset < end) offset += await this.conn.write(bytes.subarray(offset, end));
-      this.server.stats.netOutputBytes += end;
-      this.server.stats.writesProcessed++;
-      if (batch.bytes.length > this.replyPeak) this.replyPeak = batch.bytes.length;
-      batch.reset();
+    try {
+      while (this.out.length > 0 && !this.closed) {
+        const batch = this.out;
+        this.out = this.sending;
+        this.sending = batch;
+        const bytes = batch.bytes;
+        let offset = 0;
+        const end = batch.length;
+        while (offset < end) offset += await this.conn.write(bytes.subarray(offset, end));
+        this.server.stats.netOutputBytes += end;
+        this.server.stats.writesProcessed++;
+        if (batch.bytes.length > this.replyPeak) this.replyPeak = batch.bytes.length;
+        batch.reset();
+      }
+    } finally {
+      this.writing = null;
     }
   }
 
