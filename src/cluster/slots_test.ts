@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { crc16, keyHashSlot } from "./slots.ts";
+import { crc16, hintKeySlot, keyHashSlot, keyHashSlotBytes } from "./slots.ts";
 
 Deno.test("crc16 check value", () => {
   assert.equal(crc16("123456789"), 0x31c3);
@@ -42,4 +42,24 @@ Deno.test("crc16 equals the bit-by-bit definition on random byte strings and ran
     }),
     { numRuns: 2000 },
   );
+});
+
+Deno.test("keyHashSlotBytes follows the same hash-tag rule as keyHashSlot", () => {
+  const byte = fc.oneof(fc.constantFrom(123, 125, 97, 98), fc.integer({ min: 0, max: 255 }));
+  fc.assert(
+    fc.property(fc.array(byte, { maxLength: 24 }), (bytes) => {
+      const key = String.fromCharCode(...bytes);
+      const padded = new Uint8Array([7, ...bytes, 9]);
+      assert.equal(keyHashSlotBytes(padded, 1, 1 + bytes.length), keyHashSlot(key), JSON.stringify(key));
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+Deno.test("a slot hint is used only for the same key content", () => {
+  hintKeySlot("hinted", 42);
+  assert.equal(keyHashSlot("hinted"), 42);
+  assert.equal(keyHashSlot("foo"), 12182);
+  hintKeySlot("foo", 12182);
+  assert.equal(keyHashSlot("hinted"), crc16("hinted") & 0x3fff);
 });

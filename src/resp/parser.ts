@@ -4,6 +4,7 @@
  * The client reads straight into `writable()` and calls `commit(n)`, so bytes are copied once.
  */
 import { latin1View } from "./latin1.ts";
+import { hintKeySlot, keyHashSlotBytes } from "../cluster/slots.ts";
 import { splitArgs } from "./split_args.ts";
 
 /** Longest inline request, or count line, Redis accepts without a newline (PROTO_INLINE_MAX_SIZE). */
@@ -20,6 +21,8 @@ const INITIAL_BUFFER_BYTES = 16 * 1024;
 const CR = 13;
 /** Slots of the command-name cache (a power of two). */
 const NAME_CACHE_SIZE = 256;
+/** First arguments up to this length get their hash slot computed from the bytes while parsing. */
+const KEY_SLOT_HINT_MAX_BYTES = 128;
 /** Longest argument decoded in JS rather than natively (V8 makes cons strings from 13 chars on). */
 const SHORT_ARG_MAX_BYTES = 12;
 const LF = 10;
@@ -116,9 +119,16 @@ export class RespParser {
           if (this.bytes.length - this.start < len + 2) this.makeRoom(len + 2 - (this.end - this.start));
         }
         if (this.end - this.start < this.bulkLen + 2) return null;
-        const arg = this.args.length === 0
-          ? this.commandName(this.start, this.bulkLen)
-          : this.decode(this.start, this.bulkLen);
+        let arg: string;
+        if (this.args.length === 0) {
+          arg = this.commandName(this.start, this.bulkLen);
+        } else {
+          arg = this.decode(this.start, this.bulkLen);
+          // Most commands' first argument is a key: see hintKeySlot.
+          if (this.args.length === 1 && this.bulkLen <= KEY_SLOT_HINT_MAX_BYTES) {
+            hintKeySlot(arg, keyHashSlotBytes(this.bytes, this.start, this.start + this.bulkLen));
+          }
+        }
         this.args.push(arg);
         // Like Redis, the two bytes after the bulk are skipped without being checked.
         this.start += this.bulkLen + 2;
