@@ -3,9 +3,9 @@
  * on access, and the active expire cycle deleting keys nobody touches.
  */
 import assert from "node:assert/strict";
-import { connect, requireTool } from "./helpers/servers.ts";
+import { connect } from "./helpers/servers.ts";
 import { serverTest } from "./helpers/test.ts";
-import { DiffSession, parseScript } from "./helpers/diff.ts";
+import { differentialScriptTest } from "./helpers/diff.ts";
 import { Db, type KeyspaceObserver } from "../src/store/keyspace.ts";
 
 const SCRIPT = String.raw`
@@ -99,16 +99,7 @@ TTL f
 ~sorted KEYS *
 `;
 
-for (const resp of [2, 3] as const) {
-  serverTest(`expire: differential against redis-server, RESP${resp}`, async (t) => {
-    if (!requireTool("redis-server")) return;
-    const [tessera, redis] = await Promise.all([t.tessera(["--save", ""]), t.redis()]);
-    const session = new DiffSession(tessera.port, redis.port, resp);
-    t.defer(() => session.close());
-    const failed = await session.runCases(parseScript("expire_test", SCRIPT));
-    assert.deepEqual(failed, [], session.failures.join("\n"));
-  });
-}
+differentialScriptTest("expire: differential against redis-server", "expire_test", SCRIPT);
 
 serverTest("expire: the active cycle deletes expired keys nobody accesses", async (t) => {
   const node = await t.tessera(["--hz", "50"]);

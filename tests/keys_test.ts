@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { connect, requireTool } from "./helpers/servers.ts";
 import { serverTest } from "./helpers/test.ts";
-import { DiffSession, parseScript } from "./helpers/diff.ts";
+import { differentialScriptTest } from "./helpers/diff.ts";
 import { fakeClient } from "./helpers/fake_client.ts";
 import type { RespConnection } from "../src/resp/connection.ts";
 
@@ -286,28 +286,14 @@ OBJECT FREQ g
 CONFIG SET lfu-log-factor 10 lfu-decay-time 1
 `;
 
-for (const resp of [2, 3] as const) {
-  serverTest(`keys: differential against redis-server, RESP${resp}`, async (t) => {
-    if (!requireTool("redis-server")) return;
-    const [tessera, redis] = await Promise.all([t.tessera(["--save", ""]), t.redis()]);
-    const session = new DiffSession(tessera.port, redis.port, resp);
-    t.defer(() => session.close());
-    const failed = await session.runCases(parseScript("keys_test", SCRIPT));
-    assert.deepEqual(failed, [], session.failures.join("\n"));
-  });
-}
+differentialScriptTest("keys: differential against redis-server", "keys_test", SCRIPT);
 
-for (const resp of [2, 3] as const) {
-  serverTest(`keys: OBJECT IDLETIME and FREQ against redis-server with an LRU policy, RESP${resp}`, async (t) => {
-    if (!requireTool("redis-server")) return;
-    const lru = ["--save", "", "--maxmemory-policy", "allkeys-lru"];
-    const [tessera, redis] = await Promise.all([t.tessera(lru), t.redis(lru)]);
-    const session = new DiffSession(tessera.port, redis.port, resp);
-    t.defer(() => session.close());
-    const failed = await session.runCases(parseScript("keys_test", ACCESS_SCRIPT));
-    assert.deepEqual(failed, [], session.failures.join("\n"));
-  });
-}
+differentialScriptTest(
+  "keys: OBJECT IDLETIME and FREQ against redis-server with an LRU policy",
+  "keys_test",
+  ACCESS_SCRIPT,
+  ["--save", "", "--maxmemory-policy", "allkeys-lru"],
+);
 
 /** Runs a full SCAN with COUNT, calling `between` after each step; returns every key seen. */
 async function fullScan(

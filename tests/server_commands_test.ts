@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { connect, requireTool } from "./helpers/servers.ts";
 import { serverTest } from "./helpers/test.ts";
-import { normalize, rawReplies } from "./helpers/diff.ts";
+import { assertSameReplies, normalize, rawReplies } from "./helpers/diff.ts";
 
 const DEBUG_ARGS = ["--enable-debug-command", "yes"];
 
@@ -120,7 +120,7 @@ serverTest("SLOWLOG records entries with Redis's shape, truncation and redaction
     ["SLOWLOG", "HELP"],
   ];
   const r = await rawReplies(tessera.port, redis.port, commands);
-  for (let i = 0; i < commands.length; i++) assert.equal(r.tessera[i], r.redis[i], commands[i].join(" "));
+  assertSameReplies(r, commands);
   // Entries (newest first): argv truncated to 32 args / 128 bytes, AUTH redacted, client name kept.
   const entries: Record<string, unknown[][]> = {};
   for (const [name, port] of [["tessera", tessera.port], ["redis", redis.port]] as const) {
@@ -157,7 +157,7 @@ serverTest("LATENCY replies as redis-server when nothing was recorded, then reco
     ["LATENCY", "FOO"],
   ];
   const r = await rawReplies(tessera.port, redis.port, commands);
-  for (let i = 0; i < commands.length; i++) assert.equal(r.tessera[i], r.redis[i], commands[i].join(" "));
+  assertSameReplies(r, commands);
   const c = await connect(tessera.port);
   await c.call("CONFIG", "SET", "latency-monitor-threshold", "10");
   await c.call("DEBUG", "SLEEP", "0.05");
@@ -218,7 +218,7 @@ serverTest("SHUTDOWN checks its options, then closes and exits 0", async (t) => 
     "NOW",
   ]];
   const r = await rawReplies(tessera.port, redis.port, commands);
-  for (let i = 0; i < commands.length; i++) assert.equal(r.tessera[i], r.redis[i], commands[i].join(" "));
+  assertSameReplies(r, commands);
   const c = await connect(tessera.port);
   await c.writeRaw("SHUTDOWN NOSAVE\r\n");
   assert.equal(await c.readUntilClose(), "");

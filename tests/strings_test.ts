@@ -3,9 +3,7 @@
  * raw replies must be equal (RESP2 and RESP3).
  */
 import assert from "node:assert/strict";
-import { requireTool } from "./helpers/servers.ts";
-import { serverTest } from "./helpers/test.ts";
-import { DiffSession, parseScript } from "./helpers/diff.ts";
+import { differentialScriptTest } from "./helpers/diff.ts";
 import { fakeClient } from "./helpers/fake_client.ts";
 
 const SCRIPT = String.raw`
@@ -266,16 +264,7 @@ LCS e f
 LCS e f IDX MINMATCHLEN 2 WITHMATCHLEN
 `;
 
-for (const resp of [2, 3] as const) {
-  serverTest(`strings: differential against redis-server, RESP${resp}`, async (t) => {
-    if (!requireTool("redis-server")) return;
-    const [tessera, redis] = await Promise.all([t.tessera(["--save", ""]), t.redis()]);
-    const session = new DiffSession(tessera.port, redis.port, resp);
-    t.defer(() => session.close());
-    const failed = await session.runCases(parseScript("strings_test", SCRIPT));
-    assert.deepEqual(failed, [], session.failures.join("\n"));
-  });
-}
+differentialScriptTest("strings: differential against redis-server", "strings_test", SCRIPT);
 
 /** A value of another type (lists arrive with the data-types issue). */
 const LIST = { type: "list" };

@@ -3,6 +3,9 @@
  * raw reply bytes. Scripts are text (redis-cli quoting); replies that legitimately differ are
  * compared through a named normaliser, never skipped.
  */
+import assert from "node:assert/strict";
+import { requireTool } from "./servers.ts";
+import { serverTest } from "./test.ts";
 import { RespConnection } from "../../src/resp/connection.ts";
 import { splitArgs } from "../../src/resp/split_args.ts";
 import { utf8ToLatin1 } from "../../src/resp/latin1.ts";
@@ -298,4 +301,26 @@ export async function rawReplies(
 /** Replaces values that legitimately differ between servers: peer ports and the HELLO client id. */
 export function normalize(raw: string): string {
   return raw.replace(/127\.0\.0\.1:\d+/g, "127.0.0.1:PORT").replace(/\$2\r\nid\r\n:\d+\r\n/, "$$2\r\nid\r\n:ID\r\n");
+}
+
+/**
+ * Defines two tests (RESP2 and RESP3) that run a differential script against a fresh tessera and a
+ * fresh redis-server started with the same `args`; every case must reply byte for byte alike.
+ */
+export function differentialScriptTest(name: string, file: string, script: string, args: string[] = ["--save", ""]) {
+  for (const resp of [2, 3] as const) {
+    serverTest(`${name}, RESP${resp}`, async (t) => {
+      if (!requireTool("redis-server")) return;
+      const [tessera, redis] = await Promise.all([t.tessera(args), t.redis(args)]);
+      const session = new DiffSession(tessera.port, redis.port, resp);
+      t.defer(() => session.close());
+      const failed = await session.runCases(parseScript(file, script));
+      assert.deepEqual(failed, [], session.failures.join("\n"));
+    });
+  }
+}
+
+/** Asserts that both servers gave the same raw reply to every command (rawReplies' result). */
+export function assertSameReplies(r: { tessera: string[]; redis: string[] }, commands: string[][]): void {
+  for (let i = 0; i < commands.length; i++) assert.equal(r.tessera[i], r.redis[i], commands[i].join(" "));
 }
