@@ -221,6 +221,22 @@ function populate(c: Client, argv: string[]): void {
   c.out.ok();
 }
 
+/** DEBUG CLUSTERLINK KILL to|from|all <node-id>: closes bus links to test failure handling. */
+function killClusterLink(c: Client, direction: string, id: string): void {
+  const shell = c.server.cluster;
+  if (shell === null) return c.error("ERR Debug option only available for cluster mode enabled setup!");
+  const node = shell.state.nodes.get(id);
+  if (node === undefined) return c.error(`ERR Unknown node ${id}`);
+  const dir = direction.toLowerCase();
+  shell.run(() => {
+    if ((dir === "to" || dir === "all") && node.link !== null) shell.state.freeLink(node.link);
+    if ((dir === "from" || dir === "all") && node.inboundLink !== null) shell.state.freeLink(node.inboundLink);
+  });
+  // Redis 7.0 answers an unknown direction with an error and then +OK as well.
+  if (dir !== "to" && dir !== "from" && dir !== "all") c.error(`ERR Unknown direction ${direction}`);
+  c.out.ok();
+}
+
 export const debugCommands: Record<string, Handler> = {
   debug(c, argv) {
     if (!debugAllowed(c)) {
@@ -258,6 +274,13 @@ export const debugCommands: Record<string, Handler> = {
     } else if (sub === "log" && argc === 3) {
       logger.warning(`DEBUG LOG: ${argv[2]}`);
       c.out.ok();
+    } else if (sub === "drop-cluster-packet-filter" && argc === 3) {
+      const type = string2ll(argv[2]);
+      if (type === null) return c.error("ERR value is not an integer or out of range");
+      if (c.server.cluster !== null) c.server.cluster.dropPacketFilter = type;
+      c.out.ok();
+    } else if (sub === "clusterlink" && argc === 5 && argv[2].toLowerCase() === "kill") {
+      killClusterLink(c, argv[3], argv[4]);
     } else if (sub === "change-repl-id" && argc === 2) {
       c.server.replId = randomHex40();
       logger.warning("Changing replication IDs after receiving DEBUG change-repl-id");

@@ -16,6 +16,7 @@ import { commandCommands } from "./command_cmd.ts";
 import { slowlogCommands } from "./slowlog.ts";
 import { latencyCommands } from "./latency_cmd.ts";
 import { memoryCommands } from "./memory.ts";
+import { clusterCommands } from "./cluster.ts";
 
 /** All handler maps, one per family module. */
 export const ALL_COMMANDS: Record<string, Handler>[] = [
@@ -35,4 +36,5 @@ export const ALL_COMMANDS: Record<string, Handler>[] = [
   slowlogCommands,
   latencyCommands,
   memoryCommands,
+  clusterCommands,
 ];

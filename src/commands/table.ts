@@ -86,6 +86,8 @@ export interface Command {
   lastKey: number;
   step: number;
   keySpecs: KeySpec[];
+  /** The argv index of the only key when the command always has exactly one there (GET, SET...), else -1. */
+  singleKeyIndex: number;
   handler: Handler;
   subcommands: Map<string, Command> | null;
   parent: Command | null;
@@ -153,6 +155,7 @@ function buildCommand(info: Tagged[], docs: Tagged, handlers: Map<string, Handle
     lastKey: info[4] as number,
     step: info[5] as number,
     keySpecs: specs.map(parseKeySpec),
+    singleKeyIndex: -1,
     handler: handlers.get(fullname) ?? containerHandler,
     subcommands: null,
     parent,
@@ -160,6 +163,7 @@ function buildCommand(info: Tagged[], docs: Tagged, handlers: Map<string, Handle
     docs,
     stats: { calls: 0, usec: 0, rejectedCalls: 0, failedCalls: 0 },
   };
+  cmd.singleKeyIndex = singleKeyIndexOf(cmd.keySpecs);
   const subsTagged = info[9] as { "~": Tagged[] } | Tagged[];
   const subs = Array.isArray(subsTagged) ? subsTagged : subsTagged["~"];
   if (subs.length > 0) {
@@ -234,6 +238,14 @@ export class CommandTable {
     if (cmd !== undefined && this.spellings.size < MAX_SPELLINGS) this.spellings.set(name, cmd);
     return cmd;
   }
+}
+
+/** A fixed position when the key specs name exactly one key at a fixed index (routing's fast path). */
+function singleKeyIndexOf(specs: KeySpec[]): number {
+  if (specs.length !== 1) return -1;
+  const { begin, find } = specs[0];
+  if (begin.type !== "index" || find.type !== "range" || find.lastKey !== 0) return -1;
+  return begin.index;
 }
 
 /**

@@ -71,6 +71,10 @@ export class Client {
   subCount = 0;
   psubCount = 0;
   ssubCount = 0;
+  /** READONLY (cluster): reads of slots my master serves may run here instead of being redirected. */
+  readonly = false;
+  /** ASKING (cluster): the next command may use a slot being imported; dispatch clears it after one command. */
+  asking = false;
   /** Whether this connection is a replica / master link (client types for CLIENT LIST / KILL). */
   isReplica = false;
   isMaster = false;

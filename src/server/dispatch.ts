@@ -6,9 +6,11 @@ import { authRequired } from "../commands/connection.ts";
 import { recordLatency } from "./latency.ts";
 import { logger } from "../log.ts";
 import type { Client } from "./client.ts";
+import { routeCommand } from "../cluster/routing.ts";
 import {
   CMD_ADMIN,
   CMD_BATCH_TIMED,
+  CMD_MOVABLE_KEYS,
   CMD_NO_AUTH,
   CMD_NO_MULTI,
   CMD_SKIP_MONITOR,
@@ -98,6 +100,8 @@ export function dispatch(c: Client, argv: string[]): void {
   if (cmd !== null) {
     if (!c.authenticated && (cmd.flags & CMD_NO_AUTH) === 0 && authRequired(c)) {
       rejectCommand(c, "NOAUTH Authentication required.", cmd, argv);
+    } else if (c.server.cluster !== null && redirectedByCluster(c, cmd, argv)) {
+      // answered with MOVED / ASK / CROSSSLOT / TRYAGAIN / CLUSTERDOWN
     } else if (c.server.pauseUntil !== 0 && c.server.mustPostpone(c, cmd)) {
       // CLIENT PAUSE: the read loop waits, then the command goes through dispatch again
       // (CLIENT REPLY is applied then, to the reply it really writes).
@@ -110,6 +114,26 @@ export function dispatch(c: Client, argv: string[]): void {
     }
   }
   if (c.replyMode !== "on") applyReplyMode(c, cmd, outBefore);
+  // ASKING is good for one command, or for a whole transaction (Redis's resetClient).
+  if (c.asking && c.multi === null && (cmd === null || cmd.fullname !== "asking")) c.asking = false;
+}
+
+/**
+ * Cluster routing (Redis's processCommand check before queueing or calling): commands with keys,
+ * and EXEC over its queued commands. A redirect discards EXEC's transaction and fails any other
+ * transaction, as in Redis.
+ */
+function redirectedByCluster(c: Client, cmd: Command, argv: string[]): boolean {
+  const isExec = cmd.fullname === "exec";
+  if (isExec ? c.multi === null : cmd.keySpecs.length === 0 && (cmd.flags & CMD_MOVABLE_KEYS) === 0) return false;
+  const server = c.server;
+  const error = routeCommand(server.cluster!.state, c, cmd, argv, isExec ? c.multi : null, server.keyInDb0);
+  if (error === null) return false;
+  if (isExec) discardTransaction(c);
+  else if (c.multi !== null) c.multiError = true;
+  cmd.stats.rejectedCalls++;
+  server.replyError(c, error);
+  return true;
 }
 
 /** Queues a command inside MULTI (Redis's queueMultiCommand), or refuses a no_multi one. */

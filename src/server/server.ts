@@ -15,6 +15,7 @@ import { touchWatchedKey } from "../commands/transactions.ts";
 import { attachHistograms, LatencyMonitor } from "./latency.ts";
 import { InstantaneousMetric } from "./metrics.ts";
 import { CMD_FAST, CMD_WRITE, type Command } from "../commands/table.ts";
+import type { ClusterShell } from "../cluster/shell.ts";
 
 /** Server-wide counters reported by INFO stats. */
 export class ServerStats {
@@ -116,6 +117,10 @@ export class Server implements KeyspaceObserver {
   private cronTimer: ReturnType<typeof setTimeout> | undefined;
   private shuttingDown = false;
   port = 0;
+  /** Whether db 0 holds a key (cluster routing counts missing keys of migrating slots); one closure for all calls. */
+  readonly keyInDb0 = (key: string): boolean => this.dbs[0].has(key);
+  /** The cluster bus and state when `cluster-enabled yes`, else null. */
+  cluster: ClusterShell | null = null;
   /** Called when SHUTDOWN stops the server; start-up resolves the process exit with it. */
   onShutdown: (() => void) | null = null;
 
@@ -143,7 +148,7 @@ export class Server implements KeyspaceObserver {
     for (const bind of binds) {
       const optional = bind.startsWith("-");
       const addr = optional ? bind.slice(1) : bind;
-      const hostname = addr === "*" ? "0.0.0.0" : addr === "::*" ? "::" : addr;
+      const hostname = bindHostname(addr);
       try {
         const listener = Deno.listen({ hostname, port: this.port, transport: "tcp" });
         this.listeners.push(listener);
@@ -370,6 +375,7 @@ export class Server implements KeyspaceObserver {
   shutdown(): void {
     this.shuttingDown = true;
     clearTimeout(this.cronTimer);
+    this.cluster?.stop();
     for (const l of this.listeners) {
       try {
         l.close();
@@ -379,6 +385,11 @@ export class Server implements KeyspaceObserver {
     }
     for (const c of [...this.clients.values()]) c.close();
   }
+}
+
+/** The address to listen on for a `bind` entry (`*` is every IPv4 address, `::*` every IPv6 one). */
+export function bindHostname(addr: string): string {
+  return addr === "*" ? "0.0.0.0" : addr === "::*" ? "::" : addr;
 }
 
 /** Removes all of a client's WATCHes. */

@@ -4,7 +4,9 @@ import { applyCommandRenames } from "../config/rename.ts";
 import { splitArgs } from "../resp/split_args.ts";
 import { strerror } from "../config/parse.ts";
 import { resolve } from "node:path";
-import { Server } from "./server.ts";
+import { bindHostname, Server } from "./server.ts";
+import { ClusterShell, ClusterStartError } from "../cluster/shell.ts";
+import type { ClusterDataView } from "../cluster/state.ts";
 import { logger } from "../log.ts";
 import { REDIS_VERSION, TESSERA_VERSION } from "../version.ts";
 import { reprString } from "./monitor.ts";
@@ -120,9 +122,21 @@ export async function runMain(args: string[]): Promise<number> {
   logger.raw(
     `tessera ${TESSERA_VERSION} (Redis ${REDIS_VERSION} compatible) 64 bit\nRunning in ${mode} mode\nPort: ${port}\n PID: ${Deno.pid}\n\n`,
   );
+  if (config.bool("cluster-enabled")) {
+    try {
+      server.cluster = ClusterShell.open(config, server.dbs[0], clusterDataView(server));
+    } catch (err) {
+      if (!(err instanceof ClusterStartError)) throw err;
+      for (const line of err.message.split("\n")) logger.warning(line);
+      return 1;
+    }
+  }
   try {
     server.start();
-  } catch {
+    server.cluster?.start(busHostname(config));
+  } catch (err) {
+    logger.warning(`Could not start: ${(err as Error).message}`);
+    server.shutdown();
     return 1;
   }
   logger.notice("Server initialized");
@@ -139,4 +153,19 @@ export async function runMain(args: string[]): Promise<number> {
     Deno.addSignalListener("SIGINT", onSignal("SIGINT"));
     server.onShutdown = () => resolve(0);
   });
+}
+
+/** What the cluster logic asks of the dataset: keys per slot of db 0, replication offset. */
+function clusterDataView(server: Server): ClusterDataView {
+  return {
+    countKeysInSlot: (slot) => server.dbs[0].slotSize(slot),
+    dbSize: () => server.dbs[0].size,
+    replOffset: () => 0,
+  };
+}
+
+/** The bus listens on the first `bind` address, as the client port does. */
+function busHostname(config: Config): string {
+  const first = (config.str("bind") || "*").split(/\s+/).find((b) => b !== "") ?? "*";
+  return bindHostname(first.startsWith("-") ? first.slice(1) : first);
 }

@@ -1,0 +1,146 @@
+/**
+ * Epochs and slot ownership (`reference/cluster-bus.md` sections 15 and 16): configEpoch
+ * collisions, bumping without consensus, and adopting slot claims with a greater configEpoch.
+ */
+import type { ClusterState } from "./state.ts";
+import { CLUSTER_SLOTS, type ClusterNode, NODE_MASTER, NODE_MIGRATE_TO, NODE_SLAVE } from "./node.ts";
+import { slotBit } from "./bus/message.ts";
+import { updateClusterState } from "./failure.ts";
+
+/** The greatest configEpoch known, or currentEpoch when greater (clusterGetMaxEpoch). */
+export function maxEpoch(state: ClusterState): number {
+  let max = 0;
+  for (const n of state.nodes.values()) if (n.configEpoch > max) max = n.configEpoch;
+  return Math.max(max, state.currentEpoch);
+}
+
+/**
+ * Gives myself a new configEpoch without agreement when mine is 0 or not the greatest
+ * (clusterBumpConfigEpochWithoutConsensus); true when it changed.
+ */
+export function bumpEpochWithoutConsensus(state: ClusterState): boolean {
+  const me = state.myself;
+  const max = maxEpoch(state);
+  if (me.configEpoch !== 0 && me.configEpoch === max) return false;
+  state.currentEpoch++;
+  me.configEpoch = state.currentEpoch;
+  state.persist(true);
+  state.log("warning", `New configEpoch set to ${me.configEpoch}`);
+  return true;
+}
+
+/**
+ * Two masters with the same configEpoch: the one with the smaller id moves to a new epoch, so
+ * every collision resolves (clusterHandleConfigEpochCollision).
+ */
+export function handleConfigEpochCollision(state: ClusterState, sender: ClusterNode): void {
+  const me = state.myself;
+  if (sender.configEpoch !== me.configEpoch || !state.isMaster(sender) || !state.isMaster(me)) return;
+  if (sender.id <= me.id) return;
+  state.currentEpoch++;
+  me.configEpoch = state.currentEpoch;
+  state.persist(true);
+  state.log("verbose", `WARNING: configEpoch collision with node ${sender.id}. configEpoch set to ${me.configEpoch}`);
+}
+
+function notClaiming(state: ClusterState, slot: number): boolean {
+  return (state.ownerNotClaiming[slot >> 3] & (1 << (slot & 7))) !== 0;
+}
+
+function setNotClaiming(state: ClusterState, slot: number): void {
+  state.ownerNotClaiming[slot >> 3] |= 1 << (slot & 7);
+}
+
+/** Whether a slot has no owner, or an owner that stopped claiming it (isSlotUnclaimed). */
+export function isSlotUnclaimed(state: ClusterState, slot: number): boolean {
+  return state.slots[slot] === null || notClaiming(state, slot);
+}
+
+/**
+ * Adopts a master's slot claim where its configEpoch wins (clusterUpdateSlotsConfigWith): slots
+ * move to it; if my master (or I) lost every slot to it, I become its replica; keys of slots I
+ * lost otherwise are deleted.
+ */
+export function updateSlotsConfigWith(
+  state: ClusterState,
+  sender: ClusterNode,
+  senderConfigEpoch: number,
+  claimed: Uint8Array,
+  now: number,
+  fromUpdateMessage = false,
+): void {
+  const me = state.myself;
+  if (sender === me) {
+    state.log("notice", "Discarding UPDATE message about myself.");
+    return;
+  }
+  const curMaster = state.isMaster(me) ? me : state.myMaster();
+  let newPrimary: ClusterNode | null = null;
+  let senderSlots = 0;
+  let migratedOurSlots = 0;
+  const dirty: number[] = [];
+  let changed = false;
+  for (let slot = 0; slot < CLUSTER_SLOTS; slot++) {
+    const owner = state.slots[slot];
+    if (slotBit(claimed, slot)) {
+      senderSlots++;
+      if (owner === sender) {
+        state.ownerNotClaiming[slot >> 3] &= ~(1 << (slot & 7));
+        continue;
+      }
+      // An importing slot must be closed by the administrator (redis-cli) first.
+      if (state.importingFrom[slot] !== null) continue;
+      if (owner === null || notClaiming(state, slot) || owner.configEpoch < senderConfigEpoch) {
+        if (owner === me && state.data.countKeysInSlot(slot) > 0 && sender !== me) dirty.push(slot);
+        if (owner !== null && owner === curMaster) {
+          newPrimary = sender;
+          migratedOurSlots++;
+        }
+        state.setSlotOwner(slot, sender);
+        changed = true;
+      }
+    } else if (owner === sender && !fromUpdateMessage) {
+      // Kept assigned during migrations; an UPDATE (authoritative) clears the mark instead.
+      setNotClaiming(state, slot);
+    }
+  }
+  if (!changed) return;
+  updateClusterState(state, now);
+  state.persist(true);
+
+  if (newPrimary !== null && curMaster !== null && curMaster.numSlots === 0 &&
+      (state.settings.allowReplicaMigration || senderSlots === migratedOurSlots)) {
+    state.log(
+      "notice",
+      `Configuration change detected. Reconfiguring myself as a replica of ${sender.id}`,
+    );
+    setMyMaster(state, sender);
+  } else if (state.myMaster() !== null && (state.myMaster()!.flags & NODE_SLAVE) !== 0 &&
+    state.myMaster()!.masterId !== me.id) {
+    const grand = state.myMaster()!.masterId;
+    const grandNode = grand === null ? null : state.nodes.get(grand) ?? null;
+    if (grandNode !== null) {
+      state.log("notice", `I'm a sub-replica! Reconfiguring myself as a replica of ${grandNode.id}`);
+      setMyMaster(state, grandNode);
+    }
+  } else if (dirty.length > 0) {
+    for (const slot of dirty) state.log("notice", `Deleting keys in dirty slot ${slot}`);
+    state.emit({ kind: "delete-slot-keys", slots: dirty });
+  }
+}
+
+/** Makes myself a replica of `master` (clusterSetMaster): my slots are dropped, replication restarts. */
+export function setMyMaster(state: ClusterState, master: ClusterNode): void {
+  const me = state.myself;
+  if (state.isMaster(me)) {
+    me.flags = (me.flags & ~(NODE_MASTER | NODE_MIGRATE_TO)) | NODE_SLAVE;
+    for (let slot = 0; slot < CLUSTER_SLOTS; slot++) {
+      if (state.slots[slot] === me) state.setSlotOwner(slot, null);
+      state.importingFrom[slot] = null;
+      state.migratingTo[slot] = null;
+    }
+  }
+  me.masterId = master.id;
+  state.emit({ kind: "replicate", masterId: master.id });
+  state.persist(true);
+}

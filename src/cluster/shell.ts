@@ -1,0 +1,379 @@
+/**
+ * The thin I/O shell around the cluster state machine: the bus listener and links (`Deno.listen`,
+ * `Deno.connect`), the 100 ms cron timer, nodes.conf on disk, and carrying out the effects the
+ * state machine queues. Nothing here decides anything about the cluster.
+ */
+import { ClusterState, type ClusterDataView, type ClusterSettings, type Effect } from "./state.ts";
+import { BusFrameReader, decodeMessage, encodeMessage, FrameError } from "./bus/codec.ts";
+import { clusterTick, CLUSTER_CRON_PERIOD_MS } from "./cron.ts";
+import { linkAccepted, linkDown, linkUp, processMessage } from "./gossip.ts";
+import { loadNodesConf, NodesConfError, serializeNodesConf } from "./nodes_conf.ts";
+import { lockNodesConf, readNodesConf, writeNodesConfAtomic } from "./nodes_conf_file.ts";
+import { randomNodeId } from "./node.ts";
+import { updateClusterState } from "./failure.ts";
+import type { Config } from "../config/config.ts";
+import type { Db } from "../store/keyspace.ts";
+import { logger } from "../log.ts";
+import { strerror } from "../config/parse.ts";
+
+/** The bus port is the client port plus this, unless `cluster-port` is set. */
+export const CLUSTER_PORT_INCR = 10000;
+/** Bytes read from a bus socket at a time. */
+const BUS_READ_BYTES = 64 * 1024;
+
+/** Why the cluster could not start; the message is what the log says before exiting. */
+export class ClusterStartError extends Error {}
+
+/** The socket side of one link. */
+interface LinkSocket {
+  conn: Deno.TcpConn | null;
+  /** Messages queued before the connection is up or while a write is in flight. */
+  queue: Uint8Array[];
+  writing: boolean;
+  closed: boolean;
+}
+
+/** The settings the state machine reads, from the config. */
+export function clusterSettings(config: Config): ClusterSettings {
+  const port = config.num("port");
+  const busPort = config.num("cluster-port") || port + CLUSTER_PORT_INCR;
+  return {
+    nodeTimeoutMs: config.num("cluster-node-timeout"),
+    requireFullCoverage: config.bool("cluster-require-full-coverage"),
+    allowReadsWhenDown: config.bool("cluster-allow-reads-when-down"),
+    allowReplicaMigration: config.bool("cluster-allow-replica-migration"),
+    migrationBarrier: config.num("cluster-migration-barrier"),
+    replicaValidityFactor: config.num("cluster-replica-validity-factor"),
+    replicaNoFailover: config.bool("cluster-replica-no-failover"),
+    announceIp: config.str("cluster-announce-ip"),
+    announceHostname: config.str("cluster-announce-hostname"),
+    preferredEndpointType: config.str("cluster-preferred-endpoint-type") as ClusterSettings["preferredEndpointType"],
+    port: config.num("cluster-announce-port") || port,
+    pport: 0,
+    cport: config.num("cluster-announce-bus-port") || busPort,
+  };
+}
+
+/** Runs the cluster bus for one node. */
+export class ClusterShell {
+  readonly state: ClusterState;
+  /** DEBUG DROP-CLUSTER-PACKET-FILTER: incoming messages of this type are dropped (-1: none). */
+  dropPacketFilter = -1;
+  private readonly sockets = new Map<number, LinkSocket>();
+  private listener: Deno.TcpListener | null = null;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private persistWanted = false;
+  private fsyncWanted = false;
+  private readonly lock: Deno.FsFile;
+  private stopped = false;
+
+  private constructor(
+    private readonly config: Config,
+    private readonly db0: Db,
+    private readonly configPath: string,
+    lock: Deno.FsFile,
+    state: ClusterState,
+  ) {
+    this.lock = lock;
+    this.state = state;
+  }
+
+  /**
+   * Loads (or creates) nodes.conf under its lock and builds the state. Throws ClusterStartError
+   * with the log text when the file is locked by another node or corrupt.
+   */
+  static open(config: Config, db0: Db, data: ClusterDataView): ClusterShell {
+    const path = config.str("cluster-config-file");
+    const lock = lockNodesConf(path);
+    if (!lock.ok) throw new ClusterStartError(lock.message);
+    const settings = clusterSettings(config);
+    const now = Date.now();
+    let text: string | null;
+    try {
+      text = readNodesConf(path);
+    } catch (err) {
+      throw new ClusterStartError(`Could not read the cluster config file ${path}: ${(err as Error).message}`);
+    }
+    let state: ClusterState;
+    let fresh = false;
+    if (text === null || text.length === 0) {
+      state = new ClusterState(randomNodeId(Math.random), settings, data, now, Math.random);
+      fresh = true;
+    } else {
+      try {
+        state = loadNodesConf(text, settings, data, now, Math.random);
+      } catch (err) {
+        if (err instanceof NodesConfError) throw new ClusterStartError(err.logLines().join("\n"));
+        throw err;
+      }
+    }
+    const shell = new ClusterShell(config, db0, path, lock.file, state);
+    shell.refreshMyself();
+    if (fresh) {
+      logger.notice(`No cluster configuration found, I'm ${state.myself.id}`);
+      shell.save(true);
+    }
+    shell.applyEffects(state.drainEffects());
+    return shell;
+  }
+
+  /** Starts the bus listener and the cron. */
+  start(hostname: string): void {
+    const busPort = this.config.num("cluster-port") || this.config.num("port") + CLUSTER_PORT_INCR;
+    this.listener = Deno.listen({ hostname, port: busPort, transport: "tcp" });
+    this.acceptLoop(this.listener);
+    this.timer = setInterval(() => this.run((now) => clusterTick(this.state, now)), CLUSTER_CRON_PERIOD_MS);
+    this.run((now) => updateClusterState(this.state, now));
+  }
+
+  /** Closes the listener and every link; saves nodes.conf if it changed. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.timer);
+    try {
+      this.listener?.close();
+    } catch {
+      // closed
+    }
+    for (const [id] of this.sockets) this.closeSocket(id);
+    if (this.persistWanted) this.save(true);
+    try {
+      this.lock.close();
+    } catch {
+      // closed
+    }
+  }
+
+  /** Runs a state-machine step with `now`, then carries out its effects. */
+  run(step: (now: number) => void): void {
+    if (this.stopped) return;
+    this.refreshMyself();
+    step(Date.now());
+    this.applyEffects(this.state.drainEffects());
+    if (this.persistWanted) this.save(this.fsyncWanted);
+  }
+
+  /** Config values may change with CONFIG SET: the state reads them fresh each step. */
+  private refreshMyself(): void {
+    const settings = clusterSettings(this.config);
+    this.state.settings = settings;
+    const me = this.state.myself;
+    me.port = settings.port;
+    me.cport = settings.cport;
+    me.pport = settings.pport;
+    me.hostname = settings.announceHostname;
+    if (settings.announceIp !== "") me.ip = settings.announceIp;
+  }
+
+  /** Writes nodes.conf now (temp file, fsync, rename); returns the OS error text (C's strerror) on failure. */
+  save(fsync: boolean): string | null {
+    this.persistWanted = false;
+    this.fsyncWanted = false;
+    try {
+      writeNodesConfAtomic(this.configPath, serializeNodesConf(this.state), fsync);
+      return null;
+    } catch (err) {
+      logger.warning(`Could not save the cluster config file ${this.configPath}: ${(err as Error).message}`);
+      return strerror(err);
+    }
+  }
+
+  private applyEffects(effects: Effect[]): void {
+    for (const effect of effects) {
+      switch (effect.kind) {
+        case "connect":
+          this.connect(effect.link, effect.host, effect.port);
+          break;
+        case "send":
+          this.write(effect.link, encodeMessage(effect.msg));
+          break;
+        case "close":
+          this.closeSocket(effect.link);
+          break;
+        case "persist":
+          this.persistWanted = true;
+          if (effect.fsync) this.fsyncWanted = true;
+          break;
+        case "delete-slot-keys":
+          for (const slot of effect.slots) for (const key of [...this.db0.slotKeys(slot)]) this.db0.delete(key);
+          break;
+        case "replicate":
+          logger.warning(
+            effect.masterId === null
+              ? "Replication is not implemented yet: nothing to stop."
+              : `Replication is not implemented yet: not replicating from ${effect.masterId}.`,
+          );
+          break;
+        case "log":
+          logger.log(effect.level, effect.text);
+          break;
+      }
+    }
+  }
+
+  private async acceptLoop(listener: Deno.TcpListener): Promise<void> {
+    try {
+      for await (const conn of listener) {
+        try {
+          conn.setNoDelay(true);
+        } catch {
+          // gone already
+        }
+        const peer = conn.remoteAddr as Deno.NetAddr;
+        const local = conn.localAddr as Deno.NetAddr;
+        let id = 0;
+        this.run((now) => id = linkAccepted(this.state, now, peer.hostname, local.hostname));
+        this.sockets.set(id, { conn, queue: [], writing: false, closed: false });
+        this.readLoop(id, conn);
+      }
+    } catch {
+      // listener closed
+    }
+  }
+
+  private async connect(linkId: number, host: string, port: number): Promise<void> {
+    const socket: LinkSocket = { conn: null, queue: [], writing: false, closed: false };
+    this.sockets.set(linkId, socket);
+    let conn: Deno.TcpConn;
+    try {
+      conn = await Deno.connect({ hostname: host || "127.0.0.1", port, transport: "tcp" });
+    } catch (err) {
+      if (socket.closed) return;
+      this.sockets.delete(linkId);
+      logger.verbose(`Connection with Node at ${host}:${port} failed: ${(err as Error).message}`);
+      this.run((now) => linkDown(this.state, linkId, now));
+      return;
+    }
+    if (socket.closed) {
+      conn.close();
+      return;
+    }
+    try {
+      conn.setNoDelay(true);
+    } catch {
+      // gone already
+    }
+    socket.conn = conn;
+    const local = conn.localAddr as Deno.NetAddr;
+    this.run((now) => linkUp(this.state, linkId, now, local.hostname));
+    this.flush(linkId, socket);
+    this.readLoop(linkId, conn);
+  }
+
+  private write(linkId: number, bytes: Uint8Array): void {
+    const socket = this.sockets.get(linkId);
+    if (socket === undefined || socket.closed) return;
+    socket.queue.push(bytes);
+    if (socket.conn !== null && !socket.writing) this.flush(linkId, socket);
+  }
+
+  private async flush(linkId: number, socket: LinkSocket): Promise<void> {
+    if (socket.writing || socket.conn === null) return;
+    socket.writing = true;
+    try {
+      while (socket.queue.length > 0 && !socket.closed) {
+        const bytes = socket.queue.length === 1 ? socket.queue[0] : concat(socket.queue);
+        socket.queue = [];
+        let at = 0;
+        while (at < bytes.length) at += await socket.conn.write(bytes.subarray(at));
+      }
+    } catch {
+      this.lost(linkId);
+    } finally {
+      socket.writing = false;
+    }
+  }
+
+  private async readLoop(linkId: number, conn: Deno.TcpConn): Promise<void> {
+    const reader = new BusFrameReader();
+    const buf = new Uint8Array(BUS_READ_BYTES);
+    try {
+      for (;;) {
+        const n = await conn.read(buf);
+        if (n === null) break;
+        reader.push(buf.subarray(0, n));
+        for (;;) {
+          const frame = reader.next();
+          if (frame === null) break;
+          if (frame instanceof FrameError) {
+            this.state.droppedMessages++;
+            logger.warning(frame.reason);
+            this.drop(linkId);
+            return;
+          }
+          if (!this.deliver(linkId, frame)) return;
+        }
+      }
+    } catch {
+      // reset by peer, or closed by us
+    }
+    this.lost(linkId);
+  }
+
+  /** Decodes and processes one frame; false when the link was closed because of it. */
+  private deliver(linkId: number, frame: Uint8Array): boolean {
+    const decoded = decodeMessage(frame);
+    if (!decoded.ok) {
+      if (decoded.ignore) return true;
+      this.state.droppedMessages++;
+      logger.warning(decoded.reason);
+      this.drop(linkId);
+      return false;
+    }
+    const msg = decoded.msg;
+    if (msg.type === this.dropPacketFilter) {
+      this.state.statsReceived[msg.type]++;
+      logger.warning("Dropping packet that matches debug drop filter");
+      return true;
+    }
+    this.run((now) => processMessage(this.state, linkId, msg, now));
+    return this.state.links.has(linkId);
+  }
+
+  /** Closes a link because of what arrived on it. */
+  private drop(linkId: number): void {
+    this.run(() => this.state.freeLink(linkId));
+  }
+
+  /** The socket closed or failed under us. */
+  private lost(linkId: number): void {
+    const socket = this.sockets.get(linkId);
+    if (socket === undefined || socket.closed) return;
+    this.closeSocket(linkId);
+    this.run((now) => linkDown(this.state, linkId, now));
+  }
+
+  private closeSocket(linkId: number): void {
+    const socket = this.sockets.get(linkId);
+    if (socket === undefined) return;
+    this.sockets.delete(linkId);
+    socket.closed = true;
+    try {
+      socket.conn?.close();
+    } catch {
+      // already closed
+    }
+  }
+
+  /** Bytes queued on a link (CLUSTER LINKS send-buffer-used). */
+  queuedBytes(linkId: number): number {
+    const socket = this.sockets.get(linkId);
+    if (socket === undefined) return 0;
+    let n = 0;
+    for (const b of socket.queue) n += b.length;
+    return n;
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const c of chunks) total += c.length;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
