@@ -3,12 +3,17 @@
  * Throughput and p99 latency from redis-benchmark (SET/GET at pipeline 1 and 16, small and 1 KiB
  * values), alternating the servers over several rounds; then memory per key after loading small keys.
  *
- *   deno task bench [--rounds N] [--quick] [--requests N] [--clients N] [--keys N]
+ * Then the cluster figures: idle gossip per node of 6-master clusters, and `redis-benchmark --cluster`
+ * on 3 masters.
+ *
+ *   deno task bench [--rounds N] [--quick] [--requests N] [--clients N] [--keys N] [--gossip-seconds N]
+ *                   [--part all|standalone|cluster]
  */
 import { parseArgs } from "node:util";
 import { hasCommand, type ServerProcess, startRedis, startTessera } from "../tests/helpers/servers.ts";
 import { type BenchConfig, type BenchResult, runBenchmark } from "./bench/redis_benchmark.ts";
 import { measureMemory, type MemoryResult } from "./bench/memory.ts";
+import { type GossipResult, measureClusterThroughput, measureIdleGossip } from "./bench/cluster.ts";
 
 /** The same settings for both servers: no persistence, DEBUG allowed (for DEBUG POPULATE). */
 const SERVER_ARGS = ["--save", "", "--appendonly", "no", "--enable-debug-command", "yes"];
@@ -51,15 +56,23 @@ async function main(): Promise<number> {
       requests: { type: "string" },
       clients: { type: "string" },
       keys: { type: "string" },
+      "gossip-seconds": { type: "string" },
+      part: { type: "string", default: "all" },
     },
   });
+  const part = flags.part;
+  if (!["all", "standalone", "cluster"].includes(part)) {
+    console.error("--part takes all, standalone or cluster");
+    return 2;
+  }
   const quick = flags.quick;
   const rounds = Number(flags.rounds ?? (quick ? 1 : 3));
   const requests = Number(flags.requests ?? (quick ? 20_000 : 200_000));
   const clients = Number(flags.clients ?? 50);
   const keys = Number(flags.keys ?? (quick ? 100_000 : 1_000_000));
-  if (![rounds, requests, clients, keys].every((n) => Number.isInteger(n) && n > 0)) {
-    console.error("--rounds, --requests, --clients and --keys take positive integers");
+  const gossipSeconds = Number(flags["gossip-seconds"] ?? (quick ? 5 : 30));
+  if (![rounds, requests, clients, keys, gossipSeconds].every((n) => Number.isInteger(n) && n > 0)) {
+    console.error("--rounds, --requests, --clients, --keys and --gossip-seconds take positive integers");
     return 2;
   }
   if (!hasCommand("redis-benchmark")) {
@@ -99,6 +112,59 @@ async function main(): Promise<number> {
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   try {
+    if (part !== "cluster") await standalone();
+    if (part !== "standalone") await cluster();
+    return 0;
+  } finally {
+    await stopAll();
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+
+  async function cluster(): Promise<void> {
+    const names: ("tessera" | "redis-server")[] = withRedis ? ["tessera", "redis-server"] : ["tessera"];
+    console.log(`cluster: idle gossip of 6-master clusters over ${gossipSeconds} s (node timeout 15000 ms)`);
+    const gossip = new Map<string, GossipResult>();
+    for (const name of names) {
+      const g = await measureIdleGossip(name, gossipSeconds);
+      gossip.set(name, g);
+      console.log(`  ${name}: ${fmt(g.messagesPerSecond, 1)} msgs/s, ${fmt(g.bytesPerSecond)} bytes/s per node`);
+    }
+    console.log(`cluster: redis-benchmark --cluster -t set,get -n ${requests} -c ${clients}, 3 masters`);
+    const rps = new Map<string, Map<string, number>>();
+    for (let round = 0; round < rounds; round++) {
+      for (const name of round % 2 === 0 ? names : [...names].reverse()) {
+        const r = await measureClusterThroughput(name, requests, clients);
+        for (const [test, value] of r) {
+          const key = `${test} ${name}`;
+          if (!rps.has(key)) rps.set(key, new Map());
+          rps.get(key)!.set(String(round), value);
+        }
+        console.log(`  round ${round + 1} ${name}: ${[...r].map(([t, v]) => `${t} ${fmt(v)} rps`).join(", ")}`);
+      }
+    }
+    const t = gossip.get("tessera")!;
+    const r = gossip.get("redis-server");
+    const lines = [
+      "",
+      "| cluster figure | tessera | redis-server | ratio |",
+      "| --- | ---: | ---: | ---: |",
+      `| idle gossip msgs/s per node | ${fmt(t.messagesPerSecond, 1)} | ${fmt(r?.messagesPerSecond ?? NaN, 1)} | ${
+        ratio(t.messagesPerSecond, r?.messagesPerSecond ?? NaN)
+      } |`,
+      `| idle gossip bytes/s per node | ${fmt(t.bytesPerSecond)} | ${fmt(r?.bytesPerSecond ?? NaN)} | ${
+        ratio(t.bytesPerSecond, r?.bytesPerSecond ?? NaN)
+      } |`,
+    ];
+    for (const test of ["SET", "GET"]) {
+      const tm = median([...(rps.get(`${test} tessera`)?.values() ?? [])]);
+      const rm = median([...(rps.get(`${test} redis-server`)?.values() ?? [])]);
+      lines.push(`| redis-benchmark --cluster ${test} rps | ${fmt(tm)} | ${fmt(rm)} | ${ratio(tm, rm)} |`);
+    }
+    console.log(lines.join("\n"));
+  }
+
+  async function standalone(): Promise<void> {
     console.log(`throughput: redis-benchmark -t set,get -n ${requests} -c ${clients}, ${rounds} round(s)`);
     const targets: [ServerName, ServerProcess][] = [["tessera", await startTessera(SERVER_ARGS)]];
     servers.push(targets[0][1]);
@@ -144,11 +210,6 @@ async function main(): Promise<number> {
     }
 
     printTable(samples, memory, { rounds, requests, clients, keys });
-    return 0;
-  } finally {
-    await stopAll();
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
   }
 }
 
