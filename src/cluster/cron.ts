@@ -31,7 +31,7 @@ export function clusterTick(state: ClusterState, now: number): void {
       state.deleteNode(node);
       continue;
     }
-    if (node.link === null) state.openLink(node, now);
+    if (node.link === null && now >= node.nextConnectAt) state.openLink(node, now);
   }
   state.pfailNodes = pfail;
 

@@ -108,15 +108,19 @@ export function updateSlotsConfigWith(
   updateClusterState(state, now);
   state.persist(true);
 
-  if (newPrimary !== null && curMaster !== null && curMaster.numSlots === 0 &&
-      (state.settings.allowReplicaMigration || senderSlots === migratedOurSlots)) {
+  if (
+    newPrimary !== null && curMaster !== null && curMaster.numSlots === 0 &&
+    (state.settings.allowReplicaMigration || senderSlots === migratedOurSlots)
+  ) {
     state.log(
       "notice",
       `Configuration change detected. Reconfiguring myself as a replica of ${sender.id}`,
     );
     setMyMaster(state, sender);
-  } else if (state.myMaster() !== null && (state.myMaster()!.flags & NODE_SLAVE) !== 0 &&
-    state.myMaster()!.masterId !== me.id) {
+  } else if (
+    state.myMaster() !== null && (state.myMaster()!.flags & NODE_SLAVE) !== 0 &&
+    state.myMaster()!.masterId !== me.id
+  ) {
     const grand = state.myMaster()!.masterId;
     const grandNode = grand === null ? null : state.nodes.get(grand) ?? null;
     if (grandNode !== null) {

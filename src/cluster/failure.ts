@@ -3,7 +3,7 @@
  * PFAIL -> FAIL once a majority agrees, FAIL cleared by Redis's rules, and the cluster state.
  */
 import type { ClusterState } from "./state.ts";
-import { type ClusterNode, CLUSTER_SLOTS, NODE_FAIL, NODE_MASTER, NODE_PFAIL } from "./node.ts";
+import { CLUSTER_SLOTS, type ClusterNode, NODE_FAIL, NODE_MASTER, NODE_PFAIL } from "./node.ts";
 import { MSG_FAIL } from "./bus/message.ts";
 
 /** Failure reports stay valid for this many node timeouts. */

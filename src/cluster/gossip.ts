@@ -7,6 +7,7 @@ import type { ClusterState, Link } from "./state.ts";
 import {
   type ClusterNode,
   isValidNodeId,
+  newNode,
   NODE_FAIL,
   NODE_HANDSHAKE,
   NODE_MASTER,
@@ -17,7 +18,6 @@ import {
   NODE_NOFAILOVER,
   NODE_PFAIL,
   NODE_SLAVE,
-  newNode,
   randomNodeId,
 } from "./node.ts";
 import {
@@ -42,6 +42,11 @@ import {
 import { handleConfigEpochCollision, isSlotUnclaimed, updateSlotsConfigWith } from "./epochs.ts";
 import { CLUSTER_SLOTS } from "./node.ts";
 
+/** Reconnect backoff after failed connects: doubling from the cron period up to one second. */
+const RECONNECT_BASE_DELAY_MS = 100;
+const RECONNECT_MAX_DELAY_MS = 1000;
+/** A forgotten-node extension cannot blacklist an id for longer than CLUSTER FORGET itself does. */
+const FORGET_TTL_CAP_SEC = 60;
 /** Gossip about a node newer than this many ms in our future is ignored (clock skew guard). */
 const GOSSIP_FUTURE_TOLERANCE_MS = 500;
 
@@ -106,6 +111,10 @@ export function sendPing(state: ClusterState, link: Link, type: number, now: num
     pfailWanted--;
   }
   if (state.settings.announceHostname !== "") msg.hostname = state.settings.announceHostname;
+  // Nodes forgotten with CLUSTER FORGET travel as extensions while their blacklist entry lasts.
+  for (const [id, until] of state.blacklist) {
+    if (until > now) msg.forgotten.push({ nodeId: id, ttlSec: Math.ceil((until - now) / 1000) });
+  }
   state.send(link.id, msg);
 }
 
@@ -149,6 +158,8 @@ export function linkUp(state: ClusterState, linkId: number, now: number, localIp
   link.connected = true;
   link.localIp = localIp;
   const node = link.node;
+  node.connectFailures = 0;
+  node.nextConnectAt = 0;
   const oldPingSent = node.pingSent;
   sendPing(state, link, (node.flags & NODE_MEET) !== 0 ? MSG_MEET : MSG_PING, now);
   // A ping pending from before the reconnect keeps its time, so failure detection is not delayed.
@@ -162,8 +173,14 @@ export function linkDown(state: ClusterState, linkId: number, now: number): void
   const link = state.links.get(linkId);
   if (link === undefined) return;
   const node = link.node;
-  // A connect that failed before any PING went out still starts the failure clock.
-  if (link.outbound && !link.connected && node !== null && node.pingSent === 0) node.pingSent = now;
+  if (link.outbound && !link.connected && node !== null) {
+    // A connect that failed before any PING went out still starts the failure clock.
+    if (node.pingSent === 0) node.pingSent = now;
+    // Back off: 100 ms, 200 ms, ... up to a second between attempts to a node that refuses.
+    node.connectFailures++;
+    const delay = Math.min(RECONNECT_MAX_DELAY_MS, RECONNECT_BASE_DELAY_MS * 2 ** (node.connectFailures - 1));
+    node.nextConnectAt = now + delay;
+  }
   state.freeLink(linkId, false);
 }
 
@@ -401,6 +418,7 @@ function processPingFamily(
     handleConfigEpochCollision(state, sender);
   }
   processGossipSection(state, msg, sender, now);
+  for (const forgotten of msg.forgotten) forgetByGossip(state, forgotten.nodeId, forgotten.ttlSec, now);
   const hostname = msg.hostname ?? "";
   if (sender.hostname !== hostname) {
     sender.hostname = hostname;
@@ -454,6 +472,17 @@ function processGossipSection(state: ClusterState, msg: BusMessage, sender: Clus
       state.addNode(created);
     }
   }
+}
+
+/** A peer forgot a node (CLUSTER FORGET): forget it too, unless it is myself or my master. */
+function forgetByGossip(state: ClusterState, id: string, ttlSec: number, now: number): void {
+  const node = state.nodes.get(id);
+  if (node === undefined || node === state.myself || state.myself.masterId === id) return;
+  state.log("notice", `Forgetting node ${id} as a peer asked (CLUSTER FORGET)`);
+  state.blacklist.set(id, now + Math.min(ttlSec, FORGET_TTL_CAP_SEC) * 1000);
+  state.deleteNode(node);
+  updateClusterState(state, now);
+  state.persist();
 }
 
 /** Whether gossip about an id is ignored (CLUSTER FORGET's 60 s blacklist); expired entries are dropped. */

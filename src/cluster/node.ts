@@ -91,6 +91,9 @@ export interface ClusterNode {
   inboundLink: number | null;
   /** Number of slots it serves (masters). */
   numSlots: number;
+  /** Outbound connects that failed in a row, and when the next one may start (reconnect backoff). */
+  connectFailures: number;
+  nextConnectAt: number;
 }
 
 /** A fresh node entry (Redis's createClusterNode). */
@@ -118,6 +121,8 @@ export function newNode(id: string, flags: number, now: number): ClusterNode {
     link: null,
     inboundLink: null,
     numSlots: 0,
+    connectFailures: 0,
+    nextConnectAt: 0,
   };
 }
 

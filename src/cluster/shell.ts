@@ -3,9 +3,9 @@
  * `Deno.connect`), the 100 ms cron timer, nodes.conf on disk, and carrying out the effects the
  * state machine queues. Nothing here decides anything about the cluster.
  */
-import { ClusterState, type ClusterDataView, type ClusterSettings, type Effect } from "./state.ts";
+import { type ClusterDataView, type ClusterSettings, ClusterState, type Effect } from "./state.ts";
 import { BusFrameReader, decodeMessage, encodeMessage, FrameError } from "./bus/codec.ts";
-import { clusterTick, CLUSTER_CRON_PERIOD_MS } from "./cron.ts";
+import { CLUSTER_CRON_PERIOD_MS, clusterTick } from "./cron.ts";
 import { linkAccepted, linkDown, linkUp, processMessage } from "./gossip.ts";
 import { loadNodesConf, NodesConfError, serializeNodesConf } from "./nodes_conf.ts";
 import { lockNodesConf, readNodesConf, writeNodesConfAtomic } from "./nodes_conf_file.ts";

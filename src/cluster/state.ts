@@ -15,13 +15,13 @@ import {
 import {
   CLUSTER_SLOTS,
   type ClusterNode,
+  newNode,
   NODE_FAIL,
   NODE_HANDSHAKE,
   NODE_MASTER,
   NODE_MIGRATE_TO,
   NODE_MYSELF,
   NODE_SLAVE,
-  newNode,
 } from "./node.ts";
 
 /** Log levels of the `log` effect, as the server's logger names them. */
@@ -328,5 +328,3 @@ export class ClusterState {
     return size;
   }
 }
-
-

@@ -6,6 +6,7 @@ import { latin1View } from "../../resp/latin1.ts";
 import {
   type BusMessage,
   emptyMessage,
+  type ForgottenNode,
   GOSSIP_ENTRY_BYTES,
   type GossipEntry,
   HEADER_BYTES,
@@ -31,6 +32,9 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_FRAME_BYTES = 256 * 1024 * 1024;
 /** Extension type 0, the only one 7.0.15 understands. */
 export const EXT_TYPE_HOSTNAME = 0;
+/** Redis 7.2's forgotten-node extension (7.0 logs and skips it): a 40-byte id, then a BE u64 TTL in seconds. */
+export const EXT_TYPE_FORGOTTEN_NODE = 2;
+const FORGOTTEN_NODE_EXT_BYTES = 8 + 40 + 8;
 
 const SIGNATURE = [0x52, 0x43, 0x6d, 0x62]; // "RCmb"
 const NODE_ID_BYTES = 40;
@@ -129,7 +133,8 @@ function bodyBytes(msg: BusMessage, hostname: string | null): number {
     case MSG_PING:
     case MSG_PONG:
     case MSG_MEET:
-      return GOSSIP_ENTRY_BYTES * msg.gossip.length + (hostname === null ? 0 : hostnameExtensionBytes(hostname));
+      return GOSSIP_ENTRY_BYTES * msg.gossip.length + (hostname === null ? 0 : hostnameExtensionBytes(hostname)) +
+        FORGOTTEN_NODE_EXT_BYTES * msg.forgotten.length;
     case MSG_FAIL:
       return FAIL_BODY_BYTES;
     case MSG_PUBLISH:
@@ -185,13 +190,14 @@ export function encodeMessage(msg: BusMessage): Uint8Array {
   putBitmap(bytes, OFF_MYSLOTS, msg.myslots);
   if (msg.slaveof !== null) putLatin1(bytes, OFF_SLAVEOF, msg.slaveof, NODE_ID_BYTES);
   putLatin1(bytes, OFF_MYIP, msg.myip, IP_BYTES);
-  view.setUint16(OFF_EXTENSIONS, hostname === null ? 0 : 1);
+  const extensions = pingFamily ? (hostname === null ? 0 : 1) + msg.forgotten.length : 0;
+  view.setUint16(OFF_EXTENSIONS, extensions);
   view.setUint16(OFF_PPORT, msg.pport);
   view.setUint16(OFF_CPORT, msg.cport);
   view.setUint16(OFF_FLAGS, msg.flags);
   bytes[OFF_STATE] = msg.state;
   // EXT_DATA must be set exactly when extensions follow, or 7.0.15 drops the message (section 9).
-  bytes[OFF_MFLAGS] = hostname === null ? msg.mflags & ~MSGFLAG0_EXT_DATA : msg.mflags | MSGFLAG0_EXT_DATA;
+  bytes[OFF_MFLAGS] = extensions === 0 ? msg.mflags & ~MSGFLAG0_EXT_DATA : msg.mflags | MSGFLAG0_EXT_DATA;
 
   let at = HEADER_BYTES;
   switch (msg.type) {
@@ -206,6 +212,14 @@ export function encodeMessage(msg: BusMessage): Uint8Array {
         view.setUint32(at, hostnameExtensionBytes(hostname));
         view.setUint16(at + 4, EXT_TYPE_HOSTNAME);
         putLatin1(bytes, at + EXT_HEADER_BYTES, hostname, hostname.length);
+        at += hostnameExtensionBytes(hostname);
+      }
+      for (const forgotten of msg.forgotten) {
+        view.setUint32(at, FORGOTTEN_NODE_EXT_BYTES);
+        view.setUint16(at + 4, EXT_TYPE_FORGOTTEN_NODE);
+        putLatin1(bytes, at + EXT_HEADER_BYTES, forgotten.nodeId, NODE_ID_BYTES);
+        setU64(view, at + EXT_HEADER_BYTES + NODE_ID_BYTES, forgotten.ttlSec);
+        at += FORGOTTEN_NODE_EXT_BYTES;
       }
       break;
     case MSG_FAIL:
@@ -300,6 +314,7 @@ export function decodeMessage(bytes: Uint8Array): DecodeResult {
   const mflags = bytes[OFF_MFLAGS];
   const buffer = latin1View(bytes);
   let hostname: string | null = null;
+  const forgotten: ForgottenNode[] = [];
   let explen: number;
 
   switch (type) {
@@ -321,9 +336,16 @@ export function decodeMessage(bytes: Uint8Array): DecodeResult {
           };
         }
         if (totlen - explen < checkedLength) return extensionTooLong(type, totlen);
-        if (view.getUint16(at + 4) === EXT_TYPE_HOSTNAME) {
+        const extType = view.getUint16(at + 4);
+        if (extType === EXT_TYPE_HOSTNAME) {
           const dataStart = at + EXT_HEADER_BYTES;
           hostname = textUntilNul(bytes, buffer, dataStart, Math.max(dataStart, Math.min(at + checkedLength, totlen)));
+        } else if (extType === EXT_TYPE_FORGOTTEN_NODE && checkedLength >= FORGOTTEN_NODE_EXT_BYTES) {
+          const idStart = at + EXT_HEADER_BYTES;
+          forgotten.push({
+            nodeId: readNodeId(buffer, idStart),
+            ttlSec: getU64(view, idStart + NODE_ID_BYTES),
+          });
         }
         explen += checkedLength;
         at += fullLength;
@@ -392,6 +414,7 @@ export function decodeMessage(bytes: Uint8Array): DecodeResult {
         });
       }
       msg.hostname = hostname;
+      msg.forgotten = forgotten;
       break;
     case MSG_FAIL:
       msg.failing = readNodeId(buffer, HEADER_BYTES);

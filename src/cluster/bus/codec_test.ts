@@ -608,6 +608,10 @@ const messageArb: fc.Arbitrary<BusMessage> = fc.record({
   mflags: fc.integer({ min: 0, max: 255 }),
   gossip: fc.array(gossipArb, { maxLength: 6 }),
   hostname: fc.option(textArb(300)),
+  forgotten: fc.array(
+    fc.record({ nodeId: nodeIdArb, ttlSec: fc.integer({ min: 0, max: 2 ** 40 }) }, { noNullPrototype: true }),
+    { maxLength: 3 },
+  ),
   failing: nodeIdArb,
   channel: fc.string({ unit: latin1Char, maxLength: 50 }),
   message: fc.string({ unit: latin1Char, maxLength: 300 }),
@@ -626,9 +630,12 @@ function carriedFields(msg: BusMessage): BusMessage {
     : null;
   return {
     ...msg,
-    mflags: hostname === null ? msg.mflags & ~MSGFLAG0_EXT_DATA : msg.mflags | MSGFLAG0_EXT_DATA,
+    mflags: hostname === null && (!pingFamily || msg.forgotten.length === 0)
+      ? msg.mflags & ~MSGFLAG0_EXT_DATA
+      : msg.mflags | MSGFLAG0_EXT_DATA,
     gossip: pingFamily ? msg.gossip : [],
     hostname,
+    forgotten: pingFamily ? msg.forgotten : [],
     failing: msg.type === MSG_FAIL ? msg.failing : "",
     channel: publish ? msg.channel : "",
     message: publish ? msg.message : "",

@@ -55,6 +55,12 @@ export interface GossipEntry {
   pport: number;
 }
 
+/** A forgotten-node ping extension (Redis 7.2's type 2): drop this node and ignore it for `ttlSec` seconds. */
+export interface ForgottenNode {
+  nodeId: string;
+  ttlSec: number;
+}
+
 /** The UPDATE body: a node's configEpoch and slots. */
 export interface UpdateBody {
   configEpoch: number;
@@ -89,6 +95,8 @@ export interface BusMessage {
   /** PING / PONG / MEET: gossip entries and the hostname extension (null when absent). */
   gossip: GossipEntry[];
   hostname: string | null;
+  /** PING / PONG / MEET: forgotten-node extensions (CLUSTER FORGET spreading through gossip). */
+  forgotten: ForgottenNode[];
   /** FAIL: the failing node's id. */
   failing: string;
   /** PUBLISH / PUBLISHSHARD: channel and message as latin1 strings. */
@@ -127,6 +135,7 @@ export function emptyMessage(type: number): BusMessage {
     mflags: 0,
     gossip: [],
     hostname: null,
+    forgotten: [],
     failing: "",
     channel: "",
     message: "",
