@@ -134,9 +134,12 @@ export async function startTessera(
   return proc;
 }
 
-/** Starts Debian's redis-server on a free port (no persistence), waits until it accepts. */
-export async function startRedis(args: string[] = []): Promise<ServerProcess> {
-  const port = freePort();
+/**
+ * Starts Debian's redis-server (no persistence, in a fresh temporary dir) on `opts.port` or a free port;
+ * waits until it accepts.
+ */
+export async function startRedis(args: string[] = [], opts: { port?: number } = {}): Promise<ServerProcess> {
+  const port = opts.port ?? freePort();
   const dir = await Deno.makeTempDir({ prefix: "tessera-redis-" });
   const proc = spawn("redis-server", [
     "--port",
