@@ -18,8 +18,8 @@ import {
   forgetNode,
   meet,
   resetCluster,
-  slotConflict,
   setConfigEpoch,
+  slotConflict,
 } from "../cluster/admin.ts";
 import { countFailureReports } from "../cluster/failure.ts";
 import {
