@@ -45,6 +45,7 @@ import { CLUSTER_SLOTS } from "./node.ts";
 /** Reconnect backoff after failed connects: doubling from the cron period up to one second. */
 const RECONNECT_BASE_DELAY_MS = 100;
 const RECONNECT_MAX_DELAY_MS = 1000;
+const RECONNECT_TIMEOUT_DIVISOR = 20;
 /** A forgotten-node extension cannot blacklist an id for longer than CLUSTER FORGET itself does. */
 const FORGET_TTL_CAP_SEC = 60;
 /** Gossip about a node newer than this many ms in our future is ignored (clock skew guard). */
@@ -176,9 +177,14 @@ export function linkDown(state: ClusterState, linkId: number, now: number): void
   if (link.outbound && !link.connected && node !== null) {
     // A connect that failed before any PING went out still starts the failure clock.
     if (node.pingSent === 0) node.pingSent = now;
-    // Back off: 100 ms, 200 ms, ... up to a second between attempts to a node that refuses.
+    // Back off: 100 ms, 200 ms, ... up to a twentieth of the node timeout (at most a second), so a peer
+    // back from a short outage is reached again well before its pending ping could make it PFAIL.
     node.connectFailures++;
-    const delay = Math.min(RECONNECT_MAX_DELAY_MS, RECONNECT_BASE_DELAY_MS * 2 ** (node.connectFailures - 1));
+    const cap = Math.max(
+      RECONNECT_BASE_DELAY_MS,
+      Math.min(RECONNECT_MAX_DELAY_MS, state.settings.nodeTimeoutMs / RECONNECT_TIMEOUT_DIVISOR),
+    );
+    const delay = Math.min(cap, RECONNECT_BASE_DELAY_MS * 2 ** (node.connectFailures - 1));
     node.nextConnectAt = now + delay;
   }
   state.freeLink(linkId, false);
@@ -229,13 +235,14 @@ export function processMessage(state: ClusterState, linkId: number, msg: BusMess
   const sender = senderOf(state, link, msg);
   if (sender !== null) sender.dataReceived = now;
   if (sender !== null && !isHandshake(sender)) {
+    // Epochs must survive a power loss (Redis saves them with fsync).
     if (msg.currentEpoch > state.currentEpoch) {
       state.currentEpoch = msg.currentEpoch;
-      state.persist();
+      state.persist(true);
     }
     if (msg.configEpoch > sender.configEpoch) {
       sender.configEpoch = msg.configEpoch;
-      state.persist();
+      state.persist(true);
     }
     sender.replOffset = msg.offset;
     sender.replOffsetTime = now;

@@ -584,12 +584,18 @@ class Simulation implements NetworkHost {
     node.state = null;
     node.everCrashed = true;
     node.downSince = this.t;
+    let lost = "";
     if (hostCrash) {
       node.hostUp = false;
+      if (node.savedText !== node.durableText) {
+        const durable = new Set(node.durableText.split("\n"));
+        const changed = node.savedText.split("\n").filter((line) => !durable.has(line));
+        lost = `; its nodes.conf falls back to the last fsync'd save, losing: ${changed.join(" | ")}`;
+      }
       node.savedText = node.durableText;
     }
     this.net.crash(node.index, hostCrash);
-    this.note(`${node.name} ${hostCrash ? "host" : "process"} crashed`);
+    this.note(`${node.name} ${hostCrash ? "host" : "process"} crashed${lost}`);
   }
 
   private restart(node: SimNode): void {
