@@ -105,7 +105,9 @@ export function updateClusterState(state: ClusterState, now: number): void {
   for (const n of state.nodes.values()) {
     if ((n.flags & NODE_MASTER) === 0 || n.numSlots === 0) continue;
     size++;
-    if ((n.flags & (NODE_FAIL | NODE_PFAIL)) === 0) reachable++;
+    // A peer counts as reachable once it has been heard from since start-up: a node restarted in a
+    // minority must not call the cluster ok (and accept writes) on the strength of its saved config.
+    if ((n.flags & (NODE_FAIL | NODE_PFAIL)) === 0 && (n === me || n.dataReceived !== 0)) reachable++;
   }
   state.size = size;
   if (reachable < Math.floor(size / 2) + 1) {

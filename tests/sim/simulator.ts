@@ -37,6 +37,7 @@ export const INVARIANTS = {
   failDetected: "(4) a stopped node is marked FAIL by every live node in time",
   stateOk: "(4b) cluster_state is ok again when coverage allows",
   noFalseFail: "(5) a node reachable by a majority is never marked FAIL",
+  minorityFenced: "(6) a master cut off in a minority goes to cluster_state fail (stops writes) in time",
   codec: "(c) every encoded message decodes",
   reload: "(r) nodes.conf reloads after a crash",
   admin: "(a) admin commands succeed",
@@ -85,6 +86,8 @@ export interface RunOptions extends ScenarioOptions {
 /** Virtual time 0 is this unix ms (gossip carries seconds; a realistic epoch avoids zero-time corner cases). */
 const BASE_UNIX_MS = 1_700_000_000_000;
 const POLL_EVERY_MS = 250;
+/** Slack for invariant 6 after 1.5 node timeouts: cron ticks and message latency. */
+const MINORITY_FENCE_MARGIN_MS = 500;
 const TRACE_CAPACITY = 2000;
 const DEFAULT_TRACE_TAIL = 40;
 
@@ -145,6 +148,8 @@ class Simulation implements NetworkHost {
   private healConvergedAt: number | null = null;
   private healStart = Infinity;
   private partitionEpisode = 0;
+  /** Minority nodes checked by invariant 6 (0: it did not apply). */
+  private fenceChecks = 0;
   private readonly checkedStopped = new Set<string>();
 
   constructor(private readonly seed: number, private readonly options: RunOptions) {
@@ -507,6 +512,14 @@ class Simulation implements NetworkHost {
       this.schedule(at, () => {
         const episode = ++this.partitionEpisode;
         this.partition(groups, mode);
+        // Invariant 6: PFAIL comes at most 1.5 node timeouts after the cut (a ping goes out every half
+        // timeout, PFAIL one timeout later), then a minority's state is fail at the next cron tick.
+        const fenceBy = at + 1.5 * s.nodeTimeoutMs + MINORITY_FENCE_MARGIN_MS;
+        if (fenceBy < Math.min(at + duration, end)) {
+          this.schedule(fenceBy, () => {
+            if (this.partitionEpisode === episode && !this.done) this.checkMinorityFenced(groups);
+          });
+        }
         if (at + duration < end) {
           this.schedule(at + duration, () => {
             if (this.partitionEpisode === episode && !this.done) this.healPartition();
@@ -571,6 +584,20 @@ class Simulation implements NetworkHost {
     const parts = new Map<number, string[]>();
     groups.forEach((g, i) => parts.set(g, [...(parts.get(g) ?? []), this.nodes[i].name]));
     this.note(`partition (${mode}): ${[...parts.values()].map((p) => `[${p.join(",")}]`).join(" ")}`);
+  }
+
+  /** Invariant 6: every running master in a group with fewer than a quorum of masters has cluster_state fail. */
+  private checkMinorityFenced(groups: number[]): void {
+    const quorum = quorumOf(this.scenario.masters);
+    for (const node of this.nodes) {
+      if (node.state === null) continue;
+      const groupSize = groups.filter((g) => g === groups[node.index]).length;
+      if (groupSize >= quorum) continue;
+      this.fenceChecks++;
+      if (node.state.state !== "fail") {
+        this.violate("minorityFenced", `${node.name} is in a minority of ${groupSize} but its cluster_state is ok`);
+      }
+    }
   }
 
   private healPartition(): void {
@@ -705,7 +732,9 @@ class Simulation implements NetworkHost {
       if (failed.has(name)) continue;
       if (key === "failDetected" && !hasStopped) held.push(`${name}: not applicable (no node stopped)`);
       else if (key === "stateOk" && hasStopped) held.push(`${name}: not applicable (a master is stopped)`);
-      else held.push(name);
+      else if (key === "minorityFenced" && this.fenceChecks === 0) {
+        held.push(`${name}: not applicable (no minority partition lasted long enough)`);
+      } else held.push(name);
     }
     const digest = this.trace.tail(TRACE_CAPACITY).join("\n") + "\n" +
       this.nodes.map((n) => `${n.name} ${n.state?.currentEpoch ?? "-"} ${n.state?.myself.configEpoch ?? "-"}`).join(
