@@ -27,6 +27,8 @@ import {
   MSG_MEET,
   MSG_PING,
   MSG_PONG,
+  MSG_PUBLISH,
+  MSG_PUBLISHSHARD,
   MSG_TYPE_COUNT,
   MSG_UPDATE,
   slotBit,
@@ -294,8 +296,35 @@ export function processMessage(state: ClusterState, linkId: number, msg: BusMess
     if ((node.flags & NODE_SLAVE) !== 0) state.setNodeAsMaster(node);
     node.configEpoch = msg.update.configEpoch;
     updateSlotsConfigWith(state, node, msg.update.configEpoch, msg.update.slots, now, true);
+  } else if (type === MSG_PUBLISH || type === MSG_PUBLISHSHARD) {
+    state.emit({
+      kind: "deliver-publish",
+      channel: msg.channel,
+      message: msg.message,
+      shard: type === MSG_PUBLISHSHARD,
+    });
   }
-  // PUBLISH, failover auth and MFSTART come with pub/sub and replication.
+  // Failover auth and MFSTART come with replication.
+}
+
+/**
+ * Sends a PUBLISH to every node (clusterPropagatePublish), or an SPUBLISH only to the other nodes
+ * of my shard: my master (or me) and its replicas.
+ */
+export function propagatePublish(state: ClusterState, channel: string, message: string, shard: boolean): void {
+  const msg = state.buildMessage(shard ? MSG_PUBLISHSHARD : MSG_PUBLISH);
+  msg.channel = channel;
+  msg.message = message;
+  if (!shard) {
+    state.broadcast(msg);
+    return;
+  }
+  const master = state.isMaster(state.myself) ? state.myself : state.myMaster();
+  if (master === null) return;
+  for (const node of [master, ...state.replicasOf(master)]) {
+    if (node === state.myself || node.link === null || (node.flags & NODE_HANDSHAKE) !== 0) continue;
+    state.send(node.link, msg);
+  }
 }
 
 /** PING / PONG / MEET: handshake completion, pong bookkeeping, role, slots, epochs, gossip. */

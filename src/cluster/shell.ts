@@ -6,7 +6,7 @@
 import { type ClusterDataView, type ClusterSettings, ClusterState, type Effect } from "./state.ts";
 import { BusFrameReader, decodeMessage, encodeMessage, FrameError } from "./bus/codec.ts";
 import { CLUSTER_CRON_PERIOD_MS, clusterTick } from "./cron.ts";
-import { linkAccepted, linkDown, linkUp, processMessage } from "./gossip.ts";
+import { linkAccepted, linkDown, linkUp, processMessage, propagatePublish } from "./gossip.ts";
 import { loadNodesConf, NodesConfError, serializeNodesConf } from "./nodes_conf.ts";
 import { lockNodesConf, readNodesConf, writeNodesConfAtomic } from "./nodes_conf_file.ts";
 import { randomNodeId } from "./node.ts";
@@ -57,6 +57,8 @@ export function clusterSettings(config: Config): ClusterSettings {
 /** Runs the cluster bus for one node. */
 export class ClusterShell {
   readonly state: ClusterState;
+  /** Receives PUBLISH / SPUBLISH messages from the bus for local subscribers (set by pub/sub). */
+  onPublish: ((channel: string, message: string, shard: boolean) => void) | null = null;
   /** DEBUG DROP-CLUSTER-PACKET-FILTER: incoming messages of this type are dropped (-1: none). */
   dropPacketFilter = -1;
   private readonly sockets = new Map<number, LinkSocket>();
@@ -204,6 +206,9 @@ export class ClusterShell {
               ? "Replication is not implemented yet: nothing to stop."
               : `Replication is not implemented yet: not replicating from ${effect.masterId}.`,
           );
+          break;
+        case "deliver-publish":
+          this.onPublish?.(effect.channel, effect.message, effect.shard);
           break;
         case "log":
           logger.log(effect.level, effect.text);
@@ -354,6 +359,11 @@ export class ClusterShell {
     } catch {
       // already closed
     }
+  }
+
+  /** Propagates a PUBLISH (or an SPUBLISH to my shard) to the other nodes. */
+  publish(channel: string, message: string, shard: boolean): void {
+    this.run(() => propagatePublish(this.state, channel, message, shard));
   }
 
   /** Bytes queued on a link (CLUSTER LINKS send-buffer-used). */

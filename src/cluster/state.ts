@@ -41,6 +41,8 @@ export type Effect =
   | { kind: "delete-slot-keys"; slots: number[] }
   /** Replicate from this master (null: stop replicating and become a master). */
   | { kind: "replicate"; masterId: string | null }
+  /** Deliver a PUBLISH (or SPUBLISH, `shard`) that arrived on the bus to local subscribers. */
+  | { kind: "deliver-publish"; channel: string; message: string; shard: boolean }
   | { kind: "log"; level: ClusterLogLevel; text: string };
 
 /** A bus link as the state machine tracks it. */

@@ -16,6 +16,10 @@ import { commandCommands } from "./command_cmd.ts";
 import { slowlogCommands } from "./slowlog.ts";
 import { latencyCommands } from "./latency_cmd.ts";
 import { memoryCommands } from "./memory.ts";
+import { hashCommands } from "./hashes.ts";
+import { listCommands } from "./lists.ts";
+import { setCommands } from "./sets.ts";
+import { zsetCommands } from "./zsets.ts";
 import { clusterCommands } from "./cluster.ts";
 
 /** All handler maps, one per family module. */

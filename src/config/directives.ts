@@ -375,13 +375,33 @@ export const DIRECTIVES: Directive[] = [
   },
 
   // --- data structures ---
-  int("hash-max-listpack-entries", "512", 0, LLONG_MAX, { aliases: ["hash-max-ziplist-entries"], unsigned: true }),
-  mem("hash-max-listpack-value", "64", 0, LLONG_MAX, { aliases: ["hash-max-ziplist-value"], unsigned: true }),
+  int("hash-max-listpack-entries", "512", 0, LLONG_MAX, {
+    aliases: ["hash-max-ziplist-entries"],
+    unsigned: true,
+    noEffect: false,
+    apply: refreshLimits,
+  }),
+  mem("hash-max-listpack-value", "64", 0, LLONG_MAX, {
+    aliases: ["hash-max-ziplist-value"],
+    unsigned: true,
+    noEffect: false,
+    apply: refreshLimits,
+  }),
   int("list-max-listpack-size", "-2", INT_MIN, INT_MAX, { aliases: ["list-max-ziplist-size"] }),
   int("list-compress-depth", "0", 0, INT_MAX),
-  int("set-max-intset-entries", "512", 0, LLONG_MAX, { unsigned: true }),
-  int("zset-max-listpack-entries", "128", 0, LLONG_MAX, { aliases: ["zset-max-ziplist-entries"], unsigned: true }),
-  mem("zset-max-listpack-value", "64", 0, LLONG_MAX, { aliases: ["zset-max-ziplist-value"], unsigned: true }),
+  int("set-max-intset-entries", "512", 0, LLONG_MAX, { unsigned: true, noEffect: false, apply: refreshLimits }),
+  int("zset-max-listpack-entries", "128", 0, LLONG_MAX, {
+    aliases: ["zset-max-ziplist-entries"],
+    unsigned: true,
+    noEffect: false,
+    apply: refreshLimits,
+  }),
+  mem("zset-max-listpack-value", "64", 0, LLONG_MAX, {
+    aliases: ["zset-max-ziplist-value"],
+    unsigned: true,
+    noEffect: false,
+    apply: refreshLimits,
+  }),
   mem("hll-sparse-max-bytes", "3000", 0, LLONG_MAX, { unsigned: true }),
   mem("stream-node-max-bytes", "4kb", 0, LLONG_MAX, { unsigned: true }),
   int("stream-node-max-entries", "100", 0, LLONG_MAX),

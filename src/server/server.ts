@@ -16,6 +16,7 @@ import { attachHistograms, LatencyMonitor } from "./latency.ts";
 import { InstantaneousMetric } from "./metrics.ts";
 import { CMD_FAST, CMD_WRITE, type Command } from "../commands/table.ts";
 import type { ClusterShell } from "../cluster/shell.ts";
+import { refreshTypeLimits } from "../store/types/limits.ts";
 
 /** Server-wide counters reported by INFO stats. */
 export class ServerStats {
@@ -139,6 +140,7 @@ export class Server implements KeyspaceObserver {
     this.limits.queryBufferLimit = this.config.num("client-query-buffer-limit");
     this.limits.slowlogUsec = this.config.num("slowlog-log-slower-than");
     this.limits.latencyMs = this.config.num("latency-monitor-threshold");
+    refreshTypeLimits(this.config);
   }
 
   /** Opens the listeners and starts accepting; resolves once listening. */

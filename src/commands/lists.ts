@@ -1,0 +1,4 @@
+/** The lists command family (being written). */
+import type { Handler } from "./table.ts";
+
+export const listCommands: Record<string, Handler> = {};
