@@ -2,6 +2,7 @@
 import type { Handler } from "./table.ts";
 import { connectionCommands } from "./connection.ts";
 import { stringCommands } from "./strings.ts";
+import { bitmapCommands } from "./bitmaps.ts";
 import { keyCommands } from "./keys.ts";
 import { expireCommands } from "./expire.ts";
 import { scanCommands } from "./scan.ts";
@@ -21,11 +22,14 @@ import { listCommands } from "./lists.ts";
 import { setCommands } from "./sets.ts";
 import { zsetCommands } from "./zsets.ts";
 import { clusterCommands } from "./cluster.ts";
+import { hyperloglogCommands } from "./hyperloglog.ts";
+import { pubsubCommands } from "./pubsub.ts";
 
 /** All handler maps, one per family module. */
 export const ALL_COMMANDS: Record<string, Handler>[] = [
   connectionCommands,
   stringCommands,
+  bitmapCommands,
   keyCommands,
   expireCommands,
   scanCommands,
@@ -41,4 +45,10 @@ export const ALL_COMMANDS: Record<string, Handler>[] = [
   latencyCommands,
   memoryCommands,
   clusterCommands,
+  hashCommands,
+  listCommands,
+  setCommands,
+  zsetCommands,
+  hyperloglogCommands,
+  pubsubCommands,
 ];
