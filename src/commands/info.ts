@@ -10,6 +10,7 @@ import type { Server } from "../server/server.ts";
 import { REDIS_VERSION } from "../version.ts";
 import { histogramPercentile, type TrackedStats } from "../server/latency.ts";
 import { formatPercentile } from "../config/parse.ts";
+import { pubsubCounts } from "../server/pubsub.ts";
 
 /** Produces a section's `field:value` lines (without the `# Title` header). */
 export type InfoSection = (server: Server) => string[];
@@ -244,6 +245,7 @@ const SECTIONS: Record<string, InfoSection> = {
   },
   stats(s) {
     const st = s.stats;
+    const pubsub = pubsubCounts(s);
     return [
       `total_connections_received:${st.totalConnections}`,
       `total_commands_processed:${st.commandsProcessed}`,
@@ -270,9 +272,9 @@ const SECTIONS: Record<string, InfoSection> = {
       "current_eviction_exceeded_time:0",
       `keyspace_hits:${st.keyspaceHits}`,
       `keyspace_misses:${st.keyspaceMisses}`,
-      "pubsub_channels:0",
-      "pubsub_patterns:0",
-      "pubsubshard_channels:0",
+      `pubsub_channels:${pubsub.channels}`,
+      `pubsub_patterns:${pubsub.patterns}`,
+      `pubsubshard_channels:${pubsub.shardChannels}`,
       "latest_fork_usec:0",
       "total_forks:0",
       "migrate_cached_sockets:0",

@@ -11,6 +11,7 @@ import { dispatch } from "./dispatch.ts";
 import { BatchTimer } from "./batch_timer.ts";
 import { logger } from "../log.ts";
 import { clientInfoString } from "./client_info.ts";
+import { type ClientSubscriptions, unsubscribeAll } from "./pubsub.ts";
 
 /** Bytes asked of each read. */
 const READ_CHUNK_BYTES = 16 * 1024;
@@ -71,6 +72,8 @@ export class Client {
   subCount = 0;
   psubCount = 0;
   ssubCount = 0;
+  /** Subscribed channels / patterns (src/server/pubsub.ts), null until the first (un)subscribe. */
+  subscriptions: ClientSubscriptions | null = null;
   /** READONLY (cluster): reads of slots my master serves may run here instead of being redirected. */
   readonly = false;
   /** ASKING (cluster): the next command may use a slot being imported; dispatch clears it after one command. */
@@ -291,6 +294,7 @@ export class Client {
     } catch {
       // already closed
     }
+    if (this.subscriptions !== null) unsubscribeAll(this);
     this.server.clientClosed(this);
   }
 }

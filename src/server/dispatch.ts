@@ -18,6 +18,8 @@ import {
   type Command,
 } from "../commands/table.ts";
 import { discardTransaction } from "../commands/transactions.ts";
+import { afterCommand } from "../store/blocking.ts";
+import { ALLOWED_WHEN_SUBSCRIBED, restoreKeptPushes, subscribedModeError } from "./pubsub.ts";
 
 /** Commands that run at once even inside MULTI (Redis's processCommand list). */
 const MULTI_IMMEDIATE = new Set(["exec", "discard", "multi", "watch", "quit", "reset"]);
@@ -102,6 +104,12 @@ export function dispatch(c: Client, argv: string[]): void {
       rejectCommand(c, "NOAUTH Authentication required.", cmd, argv);
     } else if (c.server.cluster !== null && redirectedByCluster(c, cmd, argv)) {
       // answered with MOVED / ASK / CROSSSLOT / TRYAGAIN / CLUSTERDOWN
+    } else if (
+      c.subCount + c.psubCount + c.ssubCount !== 0 && c.resp === 2 && !ALLOWED_WHEN_SUBSCRIBED.has(cmd.fullname)
+    ) {
+      rejectCommand(c, subscribedModeError(cmd.fullname), cmd, argv);
+      // A refused CLIENT REPLY changes nothing: its error obeys the current reply mode like any other.
+      if (c.replyMode !== "on") applyReplyMode(c, null, outBefore);
     } else if (c.server.pauseUntil !== 0 && c.server.mustPostpone(c, cmd)) {
       // CLIENT PAUSE: the read loop waits, then the command goes through dispatch again
       // (CLIENT REPLY is applied then, to the reply it really writes).
@@ -111,6 +119,9 @@ export function dispatch(c: Client, argv: string[]): void {
       queueCommand(c, cmd, argv);
     } else {
       call(c, cmd, argv);
+      // Clients blocked on keys this command filled are served now, before the next command (Redis's
+      // handleClientsBlockedOnKeys); EXEC's commands are covered by the EXEC itself.
+      afterCommand(c, cmd, argv);
     }
   }
   if (c.replyMode !== "on") applyReplyMode(c, cmd, outBefore);
@@ -151,6 +162,8 @@ function queueCommand(c: Client, cmd: Command, argv: string[]): void {
 function applyReplyMode(c: Client, cmd: Command | null, outBefore: number): void {
   if (cmd !== null && cmd.fullname === "client|reply") return;
   c.out.length = outBefore;
+  // Pub/sub push frames are sent whatever CLIENT REPLY says (Redis's CLIENT_PUSHING).
+  if (c.subscriptions !== null) restoreKeptPushes(c);
   if (c.replyMode === "skip") c.replyMode = "on";
 }
 

@@ -10,6 +10,7 @@ import type { ClusterDataView } from "../cluster/state.ts";
 import { logger } from "../log.ts";
 import { REDIS_VERSION, TESSERA_VERSION } from "../version.ts";
 import { reprString } from "./monitor.ts";
+import { attachClusterPubSub } from "./pubsub.ts";
 
 const USAGE = `Usage: ./tessera [/path/to/redis.conf] [options] [-]
        ./tessera - (read config from stdin)
@@ -125,6 +126,7 @@ export async function runMain(args: string[]): Promise<number> {
   if (config.bool("cluster-enabled")) {
     try {
       server.cluster = ClusterShell.open(config, server.dbs[0], clusterDataView(server));
+      attachClusterPubSub(server);
     } catch (err) {
       if (!(err instanceof ClusterStartError)) throw err;
       for (const line of err.message.split("\n")) logger.warning(line);
