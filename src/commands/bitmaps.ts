@@ -39,12 +39,8 @@ function writableString(c: Client, key: string): string | undefined | null {
  * Stores a string without signalling WATCH: Redis unshares the value (making it `raw`) or grows it
  * before knowing whether a bit changes, and signals the key only when one did.
  */
-function storeQuietly(db: Db, key: string, value: string, created: boolean): void {
-  const watchers = db.watched.get(key);
-  if (watchers !== undefined) db.watched.delete(key);
-  if (created) db.set(key, value, false, undefined, ENC_RAW);
-  else db.update(key, value, ENC_RAW);
-  if (watchers !== undefined) db.watched.set(key, watchers);
+function storeQuietly(db: Db, key: string, value: string): void {
+  db.updateQuietly(key, value, ENC_RAW);
 }
 
 /**
@@ -212,7 +208,7 @@ function setbit(c: Client, argv: string[]): void {
     c.db.update(key, value, ENC_RAW);
     c.server.dirty++;
   } else if (c.db.encodingHint(key) !== ENC_RAW) {
-    storeQuietly(c.db, key, old, false);
+    storeQuietly(c.db, key, old);
   }
   c.out.int(previous);
 }
@@ -529,12 +525,12 @@ function bitfield(c: Client, argv: string[], readOnlyCommand: boolean): void {
     }
   }
   if (changes === 0 && !grows) {
-    if (c.db.encodingHint(key) !== ENC_RAW) storeQuietly(c.db, key, base, false);
+    if (c.db.encodingHint(key) !== ENC_RAW) storeQuietly(c.db, key, base);
     return;
   }
   const head = from <= base.length ? base.slice(0, from) : base + "\0".repeat(from - base.length);
   const value = head + bytesToLatin1(window) + base.slice(lastByte + 1);
-  if (changes === 0) return storeQuietly(c.db, key, value, old === undefined);
+  if (changes === 0) return storeQuietly(c.db, key, value);
   if (old === undefined) c.db.set(key, value, false, undefined, ENC_RAW);
   else c.db.update(key, value, ENC_RAW);
   c.server.dirty += changes;

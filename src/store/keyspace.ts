@@ -231,6 +231,17 @@ export class Db {
     if (this.watched.size > 0) this.observer.keyModified(this, key);
   }
 
+  /**
+   * Like `update` but without signalling WATCH: Redis's in-place edits that it does not count as a
+   * modification (turning a shared string into a raw one before editing it, a write that changed nothing).
+   */
+  updateQuietly(key: string, value: Value, encoding = ENC_AUTO): void {
+    const watchers = this.watched.get(key);
+    if (watchers !== undefined) this.watched.delete(key);
+    this.update(key, value, encoding);
+    if (watchers !== undefined) this.watched.set(key, watchers);
+  }
+
   /** Signals that a value object was changed in place (WATCH), for container types. */
   touchModified(key: string): void {
     if (this.watched.size > 0) this.observer.keyModified(this, key);
