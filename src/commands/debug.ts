@@ -7,6 +7,8 @@ import { Buffer } from "node:buffer";
 import type { Handler } from "./table.ts";
 import type { Client } from "../server/client.ts";
 import type { Db, Value } from "../store/keyspace.ts";
+import { HashValue } from "../store/types/hash.ts";
+import { SetValue } from "../store/types/set.ts";
 import { randomHex40 } from "../server/server.ts";
 import { logger } from "../log.ts";
 import { replyHelp, subcommandSyntaxError } from "./help.ts";
@@ -155,12 +157,23 @@ function uint32BE(n: number): Uint8Array {
 
 /**
  * Redis's xorObjectDigest: the value's type, its content, and a marker when the key has a TTL.
- * Only strings have content here until the other types exist.
+ * Strings, hashes and sets have their content mixed in; other types only their type so far.
  */
 function xorObjectDigest(db: Db, key: string, digest: Uint8Array, value: Value): void {
   const type = typeof value === "string" ? "string" : value.type;
   mixDigest(digest, uint32BE(OBJ_TYPE_CODES[type] ?? 0));
   if (typeof value === "string") mixDigest(digest, latin1(value));
+  else if (value instanceof SetValue) {
+    // Set members are XORed in, so the digest does not depend on their order.
+    for (const member of value.members()) xorDigest(digest, latin1(member));
+  } else if (value instanceof HashValue) {
+    for (const [field, fieldValue] of value.map) {
+      const element = new Uint8Array(DIGEST_BYTES);
+      mixDigest(element, latin1(field));
+      mixDigest(element, latin1(fieldValue));
+      xorDigest(digest, element);
+    }
+  }
   if (db.getExpire(key) !== -1) xorDigest(digest, latin1("!!expire!!"));
 }
 
