@@ -62,6 +62,12 @@ export class Client {
   noEvict = false;
   /** A promise the read loop waits on before running more commands (CLIENT PAUSE, blocking ops). */
   waitFor: Promise<void> | null = null;
+  /**
+   * A read src/store/blocking.ts started while the client was blocked on keys (Redis keeps reading a
+   * blocked client, so a disconnect ends its wait): the loop awaits it instead of reading; it
+   * resolves to 0 once its bytes are in the parser, or null at end of stream.
+   */
+  pendingRead: Promise<number | null> | null = null;
   readonly addr: string;
   readonly laddr: string;
   /** File descriptor number shown by CLIENT LIST. */
@@ -173,7 +179,10 @@ export class Client {
     const parser = this.parser;
     try {
       while (!this.closed) {
-        const n = await this.conn.read(parser.writable(READ_CHUNK_BYTES));
+        // A read started while the client was blocked on keys feeds its bytes to the parser itself.
+        const pending = this.pendingRead;
+        this.pendingRead = null;
+        const n = await (pending ?? this.conn.read(parser.writable(READ_CHUNK_BYTES)));
         if (n === null) break;
         parser.commit(n);
         this.server.stats.netInputBytes += n;
