@@ -17,9 +17,10 @@ const DATA = [
   ["SADD", "intset", "3", "1", "2", "-7"],
   ["SADD", "strset", "x", "yy", "zzz"],
   ["SET", "ttl", "v", "EX", "1000"],
+  ["RPUSH", "list", "a", "1", "bb", "-22", "x".repeat(300)],
 ];
 
-serverTest("DEBUG DIGEST / DIGEST-VALUE equal redis-server's for strings, hashes and sets", async (t) => {
+serverTest("DEBUG DIGEST / DIGEST-VALUE equal redis-server's for strings, lists, hashes and sets", async (t) => {
   if (!requireTool("redis-server")) return;
   const digests: string[][] = [];
   for (const proc of [await t.tessera(ARGS), await t.redis(ARGS)]) {

@@ -9,6 +9,7 @@ import type { Client } from "../server/client.ts";
 import type { Db, Value } from "../store/keyspace.ts";
 import { HashValue } from "../store/types/hash.ts";
 import { SetValue } from "../store/types/set.ts";
+import { ListValue } from "../store/types/list.ts";
 import { randomHex40 } from "../server/server.ts";
 import { logger } from "../log.ts";
 import { replyHelp, subcommandSyntaxError } from "./help.ts";
@@ -157,7 +158,7 @@ function uint32BE(n: number): Uint8Array {
 
 /**
  * Redis's xorObjectDigest: the value's type, its content, and a marker when the key has a TTL.
- * Strings, hashes and sets have their content mixed in; other types only their type so far.
+ * Strings, lists, hashes and sets have their content mixed in; other types only their type so far.
  */
 function xorObjectDigest(db: Db, key: string, digest: Uint8Array, value: Value): void {
   const type = typeof value === "string" ? "string" : value.type;
@@ -166,6 +167,8 @@ function xorObjectDigest(db: Db, key: string, digest: Uint8Array, value: Value):
   else if (value instanceof SetValue) {
     // Set members are XORed in, so the digest does not depend on their order.
     for (const member of value.members()) xorDigest(digest, latin1(member));
+  } else if (value instanceof ListValue) {
+    for (const element of value.values()) mixDigest(digest, latin1(element));
   } else if (value instanceof HashValue) {
     for (const [field, fieldValue] of value.map) {
       const element = new Uint8Array(DIGEST_BYTES);
