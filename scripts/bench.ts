@@ -3,17 +3,19 @@
  * Throughput and p99 latency from redis-benchmark (SET/GET at pipeline 1 and 16, small and 1 KiB
  * values), alternating the servers over several rounds; then memory per key after loading small keys.
  *
- * Then the cluster figures: idle gossip per node of 6-master clusters, and `redis-benchmark --cluster`
- * on 3 masters.
+ * Then the data types (redis-benchmark's list/set/hash/zset tests at pipeline 1 and 16, memory per
+ * element of 1M-element containers) and the cluster figures: idle gossip per node of 6-master
+ * clusters, and `redis-benchmark --cluster` on 3 masters.
  *
  *   deno task bench [--rounds N] [--quick] [--requests N] [--clients N] [--keys N] [--gossip-seconds N]
- *                   [--part all|standalone|cluster]
+ *                   [--elements N] [--part all|standalone|types|cluster]
  */
 import { parseArgs } from "node:util";
 import { hasCommand, type ServerProcess, startRedis, startTessera } from "../tests/helpers/servers.ts";
 import { type BenchConfig, type BenchResult, runBenchmark } from "./bench/redis_benchmark.ts";
 import { measureMemory, type MemoryResult } from "./bench/memory.ts";
 import { type GossipResult, measureClusterThroughput, measureIdleGossip } from "./bench/cluster.ts";
+import { LOADERS, memoryPerElement, TYPE_TESTS } from "./bench/types.ts";
 
 /** The same settings for both servers: no persistence, DEBUG allowed (for DEBUG POPULATE). */
 const SERVER_ARGS = ["--save", "", "--appendonly", "no", "--enable-debug-command", "yes"];
@@ -57,12 +59,13 @@ async function main(): Promise<number> {
       clients: { type: "string" },
       keys: { type: "string" },
       "gossip-seconds": { type: "string" },
+      elements: { type: "string" },
       part: { type: "string", default: "all" },
     },
   });
   const part = flags.part;
-  if (!["all", "standalone", "cluster"].includes(part)) {
-    console.error("--part takes all, standalone or cluster");
+  if (!["all", "standalone", "types", "cluster"].includes(part)) {
+    console.error("--part takes all, standalone, types or cluster");
     return 2;
   }
   const quick = flags.quick;
@@ -71,8 +74,9 @@ async function main(): Promise<number> {
   const clients = Number(flags.clients ?? 50);
   const keys = Number(flags.keys ?? (quick ? 100_000 : 1_000_000));
   const gossipSeconds = Number(flags["gossip-seconds"] ?? (quick ? 5 : 30));
-  if (![rounds, requests, clients, keys, gossipSeconds].every((n) => Number.isInteger(n) && n > 0)) {
-    console.error("--rounds, --requests, --clients, --keys and --gossip-seconds take positive integers");
+  const elements = Number(flags.elements ?? (quick ? 100_000 : 1_000_000));
+  if (![rounds, requests, clients, keys, gossipSeconds, elements].every((n) => Number.isInteger(n) && n > 0)) {
+    console.error("--rounds, --requests, --clients, --keys, --gossip-seconds and --elements take positive integers");
     return 2;
   }
   if (!hasCommand("redis-benchmark")) {
@@ -112,13 +116,62 @@ async function main(): Promise<number> {
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   try {
-    if (part !== "cluster") await standalone();
-    if (part !== "standalone") await cluster();
+    if (part === "all" || part === "standalone") await standalone();
+    if (part === "all" || part === "types") await types();
+    if (part === "all" || part === "cluster") await cluster();
     return 0;
   } finally {
     await stopAll();
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+
+  async function types(): Promise<void> {
+    const names: ServerName[] = withRedis ? ["tessera", "redis-server"] : ["tessera"];
+    console.log(`data types: redis-benchmark -t ${TYPE_TESTS.join(",")} -n ${requests} -c ${clients}`);
+    const rps = new Map<string, Record<ServerName, number[]>>();
+    for (let round = 0; round < rounds; round++) {
+      for (const name of round % 2 === 0 ? names : [...names].reverse()) {
+        for (const pipeline of [1, 16]) {
+          // A fresh server per run: LPOP/SPOP/ZPOPMIN consume what the pushes before them stored.
+          const proc = name === "tessera" ? await startTessera(SERVER_ARGS) : await startRedis(SERVER_ARGS);
+          servers.push(proc);
+          const cfg = { tests: TYPE_TESTS, requests, clients, pipeline, dataSize: 3 };
+          const results = await runBenchmark(proc.port, cfg, RUN_TIMEOUT_MS);
+          for (const r of results) {
+            const key = `${r.test.split(" ")[0]} -P ${pipeline}`;
+            if (!rps.has(key)) rps.set(key, { tessera: [], "redis-server": [] });
+            rps.get(key)![name].push(r.rps);
+          }
+          console.log(`  round ${round + 1} -P ${pipeline} ${name}: done`);
+          await stopAll();
+        }
+      }
+    }
+    const lines = ["", "| data-type figure | tessera rps | redis-server rps | ratio |", "| --- | ---: | ---: | ---: |"];
+    for (const [key, s] of rps) {
+      const [t, r] = [median(s.tessera), median(s["redis-server"])];
+      lines.push(`| ${key} | ${fmt(t)} | ${fmt(r)} | ${ratio(t, r)} |`);
+    }
+    console.log(`memory: one key of ${elements} elements per type, INFO used_memory per element`);
+    lines.push(
+      "",
+      "| container, 1 key | tessera B/element | redis-server B/element | ratio |",
+      "| --- | ---: | ---: | ---: |",
+    );
+    for (const loader of LOADERS) {
+      const perElement: Partial<Record<ServerName, number>> = {};
+      for (const name of names) {
+        const proc = name === "tessera" ? await startTessera(SERVER_ARGS) : await startRedis(SERVER_ARGS);
+        servers.push(proc);
+        perElement[name] = await memoryPerElement(proc.port, loader, elements);
+        await stopAll();
+      }
+      const [t, r] = [perElement.tessera ?? NaN, perElement["redis-server"] ?? NaN];
+      console.log(`  ${loader.type}: tessera ${fmt(t, 1)}, redis-server ${fmt(r, 1)} B/element`);
+      lines.push(`| ${loader.type} | ${fmt(t, 1)} | ${fmt(r, 1)} | ${ratio(t, r)} |`);
+    }
+    console.log(lines.join("\n"));
   }
 
   async function cluster(): Promise<void> {
