@@ -18,9 +18,11 @@ const DATA = [
   ["SADD", "strset", "x", "yy", "zzz"],
   ["SET", "ttl", "v", "EX", "1000"],
   ["RPUSH", "list", "a", "1", "bb", "-22", "x".repeat(300)],
+  ["ZADD", "zsmall", "1", "a", "0.1", "b", "-3e300", "c", "inf", "d"],
+  ["ZADD", "zbig", "2.5", "y".repeat(100), "7", "z"],
 ];
 
-serverTest("DEBUG DIGEST / DIGEST-VALUE equal redis-server's for strings, lists, hashes and sets", async (t) => {
+serverTest("DEBUG DIGEST / DIGEST-VALUE equal redis-server's for every type", async (t) => {
   if (!requireTool("redis-server")) return;
   const digests: string[][] = [];
   for (const proc of [await t.tessera(ARGS), await t.redis(ARGS)]) {

@@ -194,7 +194,8 @@ export function formatDouble(d: number): string {
   if (d === Infinity) return "inf";
   if (d === -Infinity) return "-inf";
   if (Number.isNaN(d)) return "nan";
-  if (Number.isInteger(d) && Math.abs(d) < 1e17) return Object.is(d, -0) ? "-0" : String(d);
+  // JS prints safe integers exactly as %.17g does; from 2^53 its shortest form can differ (99999999999999792).
+  if (Number.isSafeInteger(d)) return Object.is(d, -0) ? "-0" : String(d);
   return toG17(d);
 }
 
