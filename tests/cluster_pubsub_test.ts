@@ -130,3 +130,28 @@ serverTest("cluster: PUBLISH crosses between redis-server and tessera nodes over
   assert.deepEqual(await next(ours, "tessera local"), ["message", "mixed", "back"]);
   assert.deepEqual(await next(theirs, "redis remote"), ["message", "mixed", "back"]);
 });
+
+serverTest(
+  "cluster pub/sub: a node that stops serving a slot unsubscribes its shard channels, as redis-server",
+  async (t) => {
+    if (!requireTool("redis-server")) return;
+    const channel = "news";
+    const slot = keyHashSlot(channel);
+    const frames: RespValue[][] = [];
+    for (
+      const node of [await startTesseraNode(t, { nodeTimeoutMs: 500 }), await startRedisNode(t, { nodeTimeoutMs: 500 })]
+    ) {
+      await callOk(node.port, "CLUSTER", "ADDSLOTSRANGE", "0", "16383");
+      const sub = await RespConnection.connect(node.port);
+      t.defer(() => sub.close());
+      const seen: RespValue[] = [];
+      seen.push(await sub.call("SSUBSCRIBE", channel, "other{news}"), await next(sub, "second ssubscribe ack"));
+      await callOk(node.port, "CLUSTER", "DELSLOTS", String(slot));
+      seen.push(await next(sub, "sunsubscribe after DELSLOTS"), await next(sub, "second sunsubscribe"));
+      seen.push(await call(node.port, "PUBSUB", "SHARDCHANNELS"));
+      frames.push(seen);
+    }
+    assert.deepEqual(frames[0], frames[1]);
+    assert.deepEqual(frames[0][2], ["sunsubscribe", channel, 1]);
+  },
+);

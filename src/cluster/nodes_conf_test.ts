@@ -31,6 +31,7 @@ const SETTINGS: ClusterSettings = {
   nodeTimeoutMs: 15000,
   requireFullCoverage: true,
   allowReadsWhenDown: false,
+  allowPubsubshardWhenDown: true,
   allowReplicaMigration: true,
   migrationBarrier: 1,
   replicaValidityFactor: 10,

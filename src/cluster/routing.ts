@@ -21,6 +21,9 @@ export interface RoutingClient {
   readonly: boolean;
 }
 
+/** Sharded pub/sub commands: served while the cluster is down (by default) and by replicas of the owner. */
+const PUBSUB_SHARD_COMMANDS = new Set(["ssubscribe", "sunsubscribe", "spublish"]);
+
 /** Commands that carry the ASKING flag themselves (Redis's CMD_ASKING). */
 const ASKING_COMMANDS = new Set(["restore-asking"]);
 
@@ -125,9 +128,15 @@ export function routeCommand(
   const me = state.myself;
   const slot = scan.slot;
 
+  const pubsubShard = queued === null && PUBSUB_SHARD_COMMANDS.has(cmd.fullname);
   if (state.state !== "ok") {
-    if (!state.settings.allowReadsWhenDown) return "CLUSTERDOWN The cluster is down";
-    if (scan.isWrite) return "CLUSTERDOWN The cluster is down and only accepts read commands";
+    if (pubsubShard) {
+      if (!state.settings.allowPubsubshardWhenDown) return "CLUSTERDOWN The cluster is down";
+    } else if (!state.settings.allowReadsWhenDown) {
+      return "CLUSTERDOWN The cluster is down";
+    } else if (scan.isWrite) {
+      return "CLUSTERDOWN The cluster is down and only accepts read commands";
+    }
   }
   if (queued === null && cmd.fullname === "migrate" && (scan.migrating || scan.importing)) return null;
   if (scan.migrating && scan.missingKeys > 0) {
@@ -139,7 +148,9 @@ export function routeCommand(
     if (scan.multipleKeys && scan.missingKeys > 0) return "TRYAGAIN Multiple keys request during rehashing of slot";
     return null;
   }
-  if (client.readonly && !scan.isWrite && (me.flags & NODE_SLAVE) !== 0 && me.masterId === owner.id) return null;
+  if (
+    (client.readonly || pubsubShard) && !scan.isWrite && (me.flags & NODE_SLAVE) !== 0 && me.masterId === owner.id
+  ) return null;
   if (owner !== me) return `MOVED ${slot} ${endpoint(state, owner)}:${owner.port}`;
   return null;
 }

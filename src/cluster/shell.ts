@@ -41,6 +41,7 @@ export function clusterSettings(config: Config): ClusterSettings {
     nodeTimeoutMs: config.num("cluster-node-timeout"),
     requireFullCoverage: config.bool("cluster-require-full-coverage"),
     allowReadsWhenDown: config.bool("cluster-allow-reads-when-down"),
+    allowPubsubshardWhenDown: config.bool("cluster-allow-pubsubshard-when-down"),
     allowReplicaMigration: config.bool("cluster-allow-replica-migration"),
     migrationBarrier: config.num("cluster-migration-barrier"),
     replicaValidityFactor: config.num("cluster-replica-validity-factor"),
@@ -59,6 +60,8 @@ export class ClusterShell {
   readonly state: ClusterState;
   /** Receives PUBLISH / SPUBLISH messages from the bus for local subscribers (set by pub/sub). */
   onPublish: ((channel: string, message: string, shard: boolean) => void) | null = null;
+  /** Told when my shard stops serving slots (set by pub/sub: their shard channels are dropped). */
+  onShardSlotsLost: ((slots: number[]) => void) | null = null;
   /** DEBUG DROP-CLUSTER-PACKET-FILTER: incoming messages of this type are dropped (-1: none). */
   dropPacketFilter = -1;
   private readonly sockets = new Map<number, LinkSocket>();
@@ -206,6 +209,9 @@ export class ClusterShell {
               ? "Replication is not implemented yet: nothing to stop."
               : `Replication is not implemented yet: not replicating from ${effect.masterId}.`,
           );
+          break;
+        case "shard-slots-lost":
+          this.onShardSlotsLost?.(effect.slots);
           break;
         case "deliver-publish":
           this.onPublish?.(effect.channel, effect.message, effect.shard);

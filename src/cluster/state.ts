@@ -41,6 +41,8 @@ export type Effect =
   | { kind: "delete-slot-keys"; slots: number[] }
   /** Replicate from this master (null: stop replicating and become a master). */
   | { kind: "replicate"; masterId: string | null }
+  /** My shard stopped serving these slots: their shard channels' subscribers are unsubscribed. */
+  | { kind: "shard-slots-lost"; slots: number[] }
   /** Deliver a PUBLISH (or SPUBLISH, `shard`) that arrived on the bus to local subscribers. */
   | { kind: "deliver-publish"; channel: string; message: string; shard: boolean }
   | { kind: "log"; level: ClusterLogLevel; text: string };
@@ -74,6 +76,7 @@ export interface ClusterSettings {
   nodeTimeoutMs: number;
   requireFullCoverage: boolean;
   allowReadsWhenDown: boolean;
+  allowPubsubshardWhenDown: boolean;
   allowReplicaMigration: boolean;
   migrationBarrier: number;
   replicaValidityFactor: number;
@@ -139,10 +142,17 @@ export class ClusterState {
 
   /** Returns and clears the effects queued since the last call. */
   drainEffects(): Effect[] {
+    if (this.lostSlots.length > 0) {
+      this.effects.push({ kind: "shard-slots-lost", slots: this.lostSlots });
+      this.lostSlots = [];
+    }
     const out = this.effects;
     this.effects = [];
     return out;
   }
+
+  /** Slots my shard (I, or my master) stopped serving since the last drain (Redis's removeChannelsInSlot). */
+  private lostSlots: number[] = [];
 
   /** Queues an effect. */
   emit(effect: Effect): void {
@@ -164,6 +174,7 @@ export class ClusterState {
   setSlotOwner(slot: number, node: ClusterNode | null): void {
     const old = this.slots[slot];
     if (old === node) return;
+    if (old !== null && (old === this.myself || old.id === this.myself.masterId)) this.lostSlots.push(slot);
     if (old !== null) old.numSlots--;
     if (node !== null) node.numSlots++;
     this.slots[slot] = node;

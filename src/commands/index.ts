@@ -24,6 +24,7 @@ import { zsetCommands } from "./zsets.ts";
 import { clusterCommands } from "./cluster.ts";
 import { hyperloglogCommands } from "./hyperloglog.ts";
 import { pubsubCommands } from "./pubsub.ts";
+import { sortCommands } from "./sort.ts";
 
 /** All handler maps, one per family module. */
 export const ALL_COMMANDS: Record<string, Handler>[] = [
@@ -51,4 +52,5 @@ export const ALL_COMMANDS: Record<string, Handler>[] = [
   zsetCommands,
   hyperloglogCommands,
   pubsubCommands,
+  sortCommands,
 ];

@@ -2,12 +2,13 @@
  * Sorted set commands with Redis 7.0's replies and errors: ZADD (NX XX GT LT CH INCR) ZINCRBY
  * ZREM ZCARD ZSCORE ZMSCORE ZCOUNT ZLEXCOUNT ZRANK ZREVRANK, the ZRANGE family (ZRANGE with
  * BYSCORE BYLEX REV LIMIT WITHSCORES, ZRANGESTORE, ZREVRANGE, Z[REV]RANGEBYSCORE, Z[REV]RANGEBYLEX),
- * ZREMRANGEBY{RANK,SCORE,LEX}, ZPOPMIN ZPOPMAX ZMPOP, ZRANDMEMBER, ZUNION ZINTER ZDIFF ZINTERCARD
+ * ZREMRANGEBY{RANK,SCORE,LEX}, ZPOPMIN ZPOPMAX ZMPOP, the blocking BZPOPMIN BZPOPMAX BZMPOP
+ * (src/store/blocking.ts keeps the waiting clients), ZRANDMEMBER, ZUNION ZINTER ZDIFF ZINTERCARD
  * and their STORE forms (WEIGHTS, AGGREGATE; plain sets count with score 1), ZSCAN.
  */
 import type { Handler } from "./table.ts";
 import type { Client } from "../server/client.ts";
-import type { Value } from "../store/keyspace.ts";
+import type { Db, Value } from "../store/keyspace.ts";
 import { parseInt64, parseInt64Number } from "../store/numbers.ts";
 import { globMatch } from "../store/glob.ts";
 import { formatDouble } from "../resp/writer.ts";
@@ -35,12 +36,19 @@ import {
 } from "../store/types/zset.ts";
 import { ERR_NOT_FLOAT, ERR_NOT_INTEGER, ERR_SYNTAX, ERR_WRONGTYPE } from "./errors.ts";
 import { parseCursor } from "./scan.ts";
-import { signalKeyReady } from "../store/blocking.ts";
+import { blockOnKeys, signalKeyReady } from "../store/blocking.ts";
+import { parseLongDouble } from "../store/long_double.ts";
 
 const ERR_MINMAX_NOT_FLOAT = "ERR min or max is not a float";
 const ERR_MINMAX_NOT_LEX = "ERR min or max not valid string range item";
 const ERR_NAN_RESULT = "ERR resulting score is not a number (NaN)";
 const ERR_NOT_POSITIVE = "ERR value is out of range, must be positive";
+const ERR_NUMKEYS = "ERR numkeys should be greater than 0";
+const ERR_COUNT_POSITIVE = "ERR count should be greater than 0";
+const ERR_TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range";
+const ERR_TIMEOUT_NEGATIVE = "ERR timeout is negative";
+/** Past this, C's (long long) conversion of the timeout in ms gives LLONG_MIN (a negative timeout). */
+const TIMEOUT_MS_LIMIT = 2 ** 63;
 /** Redis's LONG_MAX / 2: ZRANDMEMBER ... WITHSCORES refuses counts beyond it. */
 const HALF_LONG_MAX = 4611686018427387903n;
 const INT64_MIN = -9223372036854775808n;
@@ -639,29 +647,54 @@ function genericZpop(
   nested: boolean,
   nilWhenEmpty: boolean,
 ): void {
-  let key = "";
-  let z: ZSetValue | undefined;
-  for (const k of keys) {
-    const found = zsetOrReply(c, k, true);
-    if (found === null) return;
-    if (found !== undefined) {
-      key = k;
-      z = found;
-      break;
-    }
-  }
-  if (z === undefined) {
+  const found = firstZset(c, keys);
+  if (found === null) return;
+  if (found === undefined) {
     if (nilWhenEmpty) c.out.nilArray();
     else c.out.array(0);
     return;
   }
   if (count === 0) return c.out.array(0);
+  popFrom(c, c.db, found.key, found.z, last, emitKey, count, nested);
+}
+
+/**
+ * The first existing key of `keys` (write lookups in order), undefined when none, null after a
+ * WRONGTYPE reply (a wrong type before the first zset stops the search, as in Redis).
+ */
+function firstZset(c: Client, keys: readonly string[]): { key: string; z: ZSetValue } | undefined | null {
+  for (const key of keys) {
+    const z = zsetOrReply(c, key, true);
+    if (z === null) return null;
+    if (z !== undefined && z.size > 0) return { key, z };
+  }
+  return undefined;
+}
+
+/**
+ * Pops up to `count` (-1: one) elements of `z` at `key` of `db` and writes the reply in the
+ * shape genericZpopCommand picks: flat pairs, nested pairs, [key, member, score...] (BZPOPMIN /
+ * BZPOPMAX: `emitKey` without `nested`) or [key, nested pairs] (ZMPOP, BZMPOP).
+ */
+function popFrom(
+  c: Client,
+  db: Db,
+  key: string,
+  z: ZSetValue,
+  last: boolean,
+  emitKey: boolean,
+  count: number,
+  nested: boolean,
+): void {
   if (count === -1) count = 1;
   const rangeLen = Math.min(count, z.size);
-  if (emitKey) {
+  if (emitKey && nested) {
     c.out.array(2);
     c.out.bulk(key);
     c.out.array(rangeLen);
+  } else if (emitKey) {
+    c.out.array(rangeLen * 2 + 1);
+    c.out.bulk(key);
   } else {
     c.out.array(nested ? rangeLen : rangeLen * 2);
   }
@@ -672,8 +705,8 @@ function genericZpop(
     c.out.bulk(member);
     c.out.double(score);
   }
-  c.db.touchModified(key);
-  if (z.size === 0) c.db.delete(key);
+  db.touchModified(key);
+  if (z.size === 0) db.delete(key);
 }
 
 function zpopMinMax(c: Client, argv: string[], last: boolean): void {
@@ -687,27 +720,105 @@ function zpopMinMax(c: Client, argv: string[], last: boolean): void {
   genericZpop(c, [argv[1]], last, false, count, c.out.resp === 3 && count !== -1, false);
 }
 
-function zmpop(c: Client, argv: string[]): void {
-  const numkeys = parseInt64Number(argv[1]);
-  if (numkeys === null || numkeys < 1) return c.error("ERR numkeys should be greater than 0");
-  const whereIdx = 2 + numkeys;
-  if (whereIdx >= argv.length) return c.error(ERR_SYNTAX);
+/** Parsed ZMPOP / BZMPOP arguments after numkeys. */
+interface MpopArgs {
+  keys: string[];
+  last: boolean;
+  count: number;
+}
+
+/** Redis's zmpopGenericCommand parsing from the numkeys argument at `at`; null after an error. */
+function mpopArgsOrReply(c: Client, argv: string[], at: number): MpopArgs | null {
+  const numkeys = parseInt64Number(argv[at]);
+  if (numkeys === null || numkeys < 1) {
+    c.error(ERR_NUMKEYS);
+    return null;
+  }
+  const whereIdx = at + 1 + numkeys;
+  if (whereIdx >= argv.length) {
+    c.error(ERR_SYNTAX);
+    return null;
+  }
   const where = argv[whereIdx].toLowerCase();
-  if (where !== "min" && where !== "max") return c.error(ERR_SYNTAX);
+  if (where !== "min" && where !== "max") {
+    c.error(ERR_SYNTAX);
+    return null;
+  }
   let count = -1;
   for (let j = whereIdx + 1; j < argv.length; j++) {
     const moreArgs = argv.length - 1 - j;
     if (count === -1 && argv[j].toLowerCase() === "count" && moreArgs > 0) {
       j++;
       const n = parseInt64Number(argv[j]);
-      if (n === null || n < 1) return c.error("ERR count should be greater than 0");
+      if (n === null || n < 1) {
+        c.error(ERR_COUNT_POSITIVE);
+        return null;
+      }
       count = n;
     } else {
-      return c.error(ERR_SYNTAX);
+      c.error(ERR_SYNTAX);
+      return null;
     }
   }
-  if (count === -1) count = 1;
-  genericZpop(c, argv.slice(2, whereIdx), where === "max", true, count, true, true);
+  return { keys: argv.slice(at + 1, whereIdx), last: where === "max", count: count === -1 ? 1 : count };
+}
+
+function zmpop(c: Client, argv: string[]): void {
+  const args = mpopArgsOrReply(c, argv, 1);
+  if (args === null) return;
+  genericZpop(c, args.keys, args.last, true, args.count, true, true);
+}
+
+// --- Blocking pops ----------------------------------------------------------------------------
+
+/**
+ * Redis's getTimeoutFromObjectOrReply in seconds: the deadline in unix ms, 0 for none, null
+ * after an error. The value is parsed as a long double, times 1000, truncated toward zero.
+ */
+function timeoutOrReply(c: Client, text: string): number | null {
+  const v = parseLongDouble(text);
+  if (v === null) {
+    c.error(ERR_TIMEOUT_NOT_FLOAT);
+    return null;
+  }
+  const ms = v.inf ? Infinity : Math.trunc(Number(v.m) * 2 ** v.e * 1000) * (v.neg ? -1 : 1);
+  if (!(Math.abs(ms) < TIMEOUT_MS_LIMIT) || ms < 0) {
+    c.error(ERR_TIMEOUT_NEGATIVE);
+    return null;
+  }
+  return ms > 0 ? Date.now() + ms : 0;
+}
+
+/**
+ * Redis's blockingGenericZpopCommand: pops at once from the first non-empty zset of `keys`, or
+ * answers a null array inside MULTI (no blocking there), or blocks until a key can serve.
+ * `nested` selects BZMPOP's [key, [[member, score]...]] reply over BZPOPMIN's [key, member, score].
+ */
+function blockingZpop(c: Client, keys: string[], last: boolean, timeoutText: string, count: number, nested: boolean) {
+  const deadline = timeoutOrReply(c, timeoutText);
+  if (deadline === null) return;
+  const found = firstZset(c, keys);
+  if (found === null) return;
+  if (found !== undefined) return popFrom(c, c.db, found.key, found.z, last, true, count, nested);
+  if (c.multi !== null) return c.out.nilArray();
+  const db = c.db;
+  blockOnKeys(c, {
+    keys,
+    deadline,
+    serve(key) {
+      const v = db.get(key);
+      if (!(v instanceof ZSetValue) || v.size === 0) return false;
+      popFrom(c, db, key, v, last, true, count, nested);
+      return true;
+    },
+    timedOut: () => c.out.nilArray(),
+  });
+}
+
+function bzmpop(c: Client, argv: string[]): void {
+  const args = mpopArgsOrReply(c, argv, 2);
+  if (args === null) return;
+  blockingZpop(c, args.keys, args.last, argv[1], args.count, true);
 }
 
 // --- ZRANDMEMBER ------------------------------------------------------------------------------
@@ -853,6 +964,9 @@ export const zsetCommands: Record<string, Handler> = {
   zpopmin: (c, argv) => zpopMinMax(c, argv, false),
   zpopmax: (c, argv) => zpopMinMax(c, argv, true),
   zmpop,
+  bzpopmin: (c, argv) => blockingZpop(c, argv.slice(1, -1), false, argv[argv.length - 1], -1, false),
+  bzpopmax: (c, argv) => blockingZpop(c, argv.slice(1, -1), true, argv[argv.length - 1], -1, false),
+  bzmpop,
   zrandmember,
   zscan,
 };

@@ -7,6 +7,7 @@
 import type { Client } from "./client.ts";
 import type { Server } from "./server.ts";
 import { globMatch } from "../store/glob.ts";
+import { keyHashSlot } from "../cluster/slots.ts";
 
 /** One client's subscriptions (Client.subscriptions, created on first use). */
 export class ClientSubscriptions {
@@ -261,4 +262,22 @@ export function attachClusterPubSub(server: Server): void {
   server.cluster.onPublish = (channel, message, shard) => {
     publishMessage(server, channel, message, shard);
   };
+  server.cluster.onShardSlotsLost = (slots) => removeShardChannelsInSlots(server, slots);
+}
+
+/**
+ * My shard no longer serves these slots: every subscriber of their shard channels is unsubscribed
+ * and told with `sunsubscribe` (Redis's removeChannelsInSlot).
+ */
+export function removeShardChannelsInSlots(server: Server, slots: readonly number[]): void {
+  const registry = registries.get(server);
+  if (registry === undefined || registry.shardChannels.size === 0) return;
+  const lost = new Set(slots);
+  for (const [channel, clients] of [...registry.shardChannels]) {
+    if (!lost.has(keyHashSlot(channel))) continue;
+    for (const c of [...clients]) {
+      unsubscribeChannel(c, channel, true, true);
+      c.pushFlush();
+    }
+  }
 }

@@ -18,6 +18,7 @@ function settings(i: number): ClusterSettings {
     nodeTimeoutMs: 2000,
     requireFullCoverage: true,
     allowReadsWhenDown: false,
+    allowPubsubshardWhenDown: true,
     allowReplicaMigration: true,
     migrationBarrier: 1,
     replicaValidityFactor: 10,

@@ -249,6 +249,7 @@ class Simulation implements NetworkHost {
         nodeTimeoutMs: s.nodeTimeoutMs,
         requireFullCoverage: true,
         allowReadsWhenDown: false,
+        allowPubsubshardWhenDown: true,
         allowReplicaMigration: true,
         migrationBarrier: 1,
         replicaValidityFactor: 10,

@@ -1,0 +1,214 @@
+/**
+ * Blocking sorted set commands (BZPOPMIN BZPOPMAX BZMPOP) against a real tessera and a real
+ * redis-server: each scenario drives several connections and records what each one received;
+ * the transcripts of both servers must be equal byte for byte, and the semantics that matter
+ * (FIFO wake-up order, reply shapes in RESP2 and RESP3, serving after EXEC, timeouts) are
+ * asserted on tessera's transcript as well.
+ */
+import assert from "node:assert/strict";
+import { RespConnection } from "../src/resp/connection.ts";
+import { requireTool } from "./helpers/servers.ts";
+import { serverTest } from "./helpers/test.ts";
+
+/** Longest wait for a condition (a client to block, a reply to come). */
+const WAIT_LIMIT_MS = 3000;
+
+/** A connection whose next reply can be awaited later without issuing a second read. */
+class Peer {
+  private pending: Promise<string> | null = null;
+  settled = false;
+
+  private constructor(readonly conn: RespConnection) {}
+
+  static async open(port: number, resp: 2 | 3 = 2): Promise<Peer> {
+    const peer = new Peer(await RespConnection.connect(port));
+    if (resp === 3) await peer.conn.call("HELLO", "3");
+    return peer;
+  }
+
+  /** Sends a command without waiting: `reply()` returns its reply. */
+  async send(...args: string[]): Promise<void> {
+    await this.conn.writeRaw(encode(args));
+    this.settled = false;
+    this.pending = this.conn.readReply().then((r) => r.raw, () => "<closed>").finally(() => this.settled = true);
+  }
+
+  /** The reply of the last `send`. */
+  reply(): Promise<string> {
+    const p = this.pending!;
+    this.pending = null;
+    return withTimeout(p, "reply");
+  }
+
+  /** Sends a command and waits for its reply. */
+  call(...args: string[]): Promise<string> {
+    return withTimeout(this.conn.callRaw(...args), args[0]);
+  }
+
+  close(): void {
+    this.conn.close();
+  }
+}
+
+function encode(args: string[]): string {
+  return `*${args.length}\r\n` + args.map((a) => `$${a.length}\r\n${a}\r\n`).join("");
+}
+
+function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => timer = setTimeout(() => reject(new Error(`${what}: no reply`)), WAIT_LIMIT_MS)),
+  ]);
+}
+
+/** Waits until the server reports `n` blocked clients. */
+async function blockedClients(admin: Peer, n: number): Promise<void> {
+  const deadline = Date.now() + WAIT_LIMIT_MS;
+  while (Date.now() < deadline) {
+    const info = await admin.call("INFO", "clients");
+    if (Number(/blocked_clients:(\d+)/.exec(info)![1]) === n) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`never saw ${n} blocked clients`);
+}
+
+/** A scenario: drives connections to one server and returns what they received, in order. */
+type Scenario = (port: number) => Promise<string[]>;
+
+/** Runs a scenario on tessera and on redis-server; returns both transcripts after checking they match. */
+async function both(
+  t: Parameters<Parameters<typeof serverTest>[1]>[0],
+  scenario: Scenario,
+): Promise<string[] | null> {
+  if (!requireTool("redis-server")) return null;
+  const [tessera, redis] = await Promise.all([t.tessera(["--save", ""]), t.redis(["--save", ""])]);
+  const [mine, theirs] = await Promise.all([scenario(tessera.port), scenario(redis.port)]);
+  assert.deepEqual(mine, theirs);
+  return mine;
+}
+
+serverTest("BZPOPMIN/BZPOPMAX/BZMPOP wake blocked clients in the order they blocked", async (t) => {
+  const result = await both(t, async (port) => {
+    const peers = await Promise.all([Peer.open(port), Peer.open(port), Peer.open(port, 3), Peer.open(port)]);
+    const [x, y, z, writer] = peers;
+    const out: string[] = [];
+    await x.send("BZPOPMIN", "k", "0");
+    await blockedClients(writer, 1);
+    await y.send("BZPOPMAX", "other", "k", "0");
+    await blockedClients(writer, 2);
+    await z.send("BZMPOP", "0", "1", "k", "MIN", "COUNT", "2");
+    await blockedClients(writer, 3);
+    out.push(await writer.call("ZADD", "k", "1", "a", "2", "b", "3", "c", "4", "d", "5", "e"));
+    out.push(await x.reply(), await y.reply(), await z.reply());
+    out.push(await writer.call("ZRANGE", "k", "0", "-1", "WITHSCORES"));
+    out.push(await x.call("BZMPOP", "0", "1", "k", "MAX", "COUNT", "10"));
+    // Two waiters, one element: the first gets it, the second stays blocked until more comes.
+    await x.send("BZMPOP", "0", "1", "k", "MAX", "COUNT", "10");
+    await blockedClients(writer, 1);
+    await y.send("BZPOPMIN", "k", "0");
+    await blockedClients(writer, 2);
+    out.push(await writer.call("ZADD", "k", "7", "f"));
+    out.push(await x.reply());
+    out.push(String(y.settled));
+    out.push(await writer.call("ZINCRBY", "k", "1.5", "g"));
+    out.push(await y.reply());
+    out.push(await writer.call("EXISTS", "k"));
+    for (const p of peers) p.close();
+    return out;
+  });
+  if (result === null) return;
+  assert.deepEqual(result, [
+    ":5\r\n",
+    "*3\r\n$1\r\nk\r\n$1\r\na\r\n$1\r\n1\r\n",
+    "*3\r\n$1\r\nk\r\n$1\r\ne\r\n$1\r\n5\r\n",
+    "*2\r\n$1\r\nk\r\n*2\r\n*2\r\n$1\r\nb\r\n,2\r\n*2\r\n$1\r\nc\r\n,3\r\n",
+    "*2\r\n$1\r\nd\r\n$1\r\n4\r\n",
+    "*2\r\n$1\r\nk\r\n*1\r\n*2\r\n$1\r\nd\r\n$1\r\n4\r\n",
+    ":1\r\n",
+    "*2\r\n$1\r\nk\r\n*1\r\n*2\r\n$1\r\nf\r\n$1\r\n7\r\n",
+    "false",
+    "$3\r\n1.5\r\n",
+    "*3\r\n$1\r\nk\r\n$1\r\ng\r\n$3\r\n1.5\r\n",
+    ":0\r\n",
+  ]);
+});
+
+serverTest("BZPOPMIN/BZMPOP: blocked clients see the state after EXEC, not the steps inside it", async (t) => {
+  const result = await both(t, async (port) => {
+    const [waiter, writer] = await Promise.all([Peer.open(port, 3), Peer.open(port)]);
+    const out: string[] = [];
+    await waiter.send("BZPOPMIN", "k", "0");
+    await blockedClients(writer, 1);
+    for (const cmd of [["MULTI"], ["ZADD", "k", "1", "a", "2", "b"], ["ZPOPMIN", "k"], ["EXEC"]]) {
+      out.push(await writer.call(...cmd));
+    }
+    out.push(await waiter.reply());
+    // Created and emptied inside one EXEC: the waiter stays blocked.
+    await waiter.send("BZMPOP", "0", "2", "j", "k", "MAX");
+    await blockedClients(writer, 1);
+    for (const cmd of [["MULTI"], ["ZADD", "k", "1", "x"], ["DEL", "k"], ["EXEC"]]) out.push(await writer.call(...cmd));
+    out.push(String(waiter.settled));
+    // A key of another type does not serve it either.
+    out.push(await writer.call("RPUSH", "k", "l"));
+    out.push(String(waiter.settled));
+    for (const cmd of [["MULTI"], ["DEL", "k"], ["ZADD", "k", "-1", "y", "3", "z"], ["EXEC"]]) {
+      out.push(await writer.call(...cmd));
+    }
+    out.push(await waiter.reply());
+    waiter.close();
+    writer.close();
+    return out;
+  });
+  if (result === null) return;
+  assert.equal(result[4], "*3\r\n$1\r\nk\r\n$1\r\nb\r\n,2\r\n");
+  assert.equal(result[9], "false");
+  assert.equal(result[11], "false");
+  assert.equal(result[16], "*2\r\n$1\r\nk\r\n*1\r\n*2\r\n$1\r\nz\r\n,3\r\n");
+});
+
+serverTest("BZPOPMAX and BZMPOP are served from the key a STORE command creates", async (t) => {
+  const result = await both(t, async (port) => {
+    const [a, b, writer] = await Promise.all([Peer.open(port), Peer.open(port), Peer.open(port)]);
+    const out: string[] = [];
+    await a.send("BZPOPMAX", "u", "i", "0");
+    await blockedClients(writer, 1);
+    await b.send("BZMPOP", "0", "1", "i", "MIN", "COUNT", "5");
+    await blockedClients(writer, 2);
+    out.push(await writer.call("ZADD", "s1", "1", "a", "2", "b", "3", "c"));
+    out.push(await writer.call("ZADD", "s2", "10", "b", "20", "c"));
+    out.push(await writer.call("ZINTERSTORE", "i", "2", "s1", "s2"));
+    out.push(await a.reply(), await b.reply());
+    out.push(await writer.call("EXISTS", "i"));
+    a.close();
+    b.close();
+    writer.close();
+    return out;
+  });
+  if (result === null) return;
+  assert.equal(result[3], "*3\r\n$1\r\ni\r\n$1\r\nc\r\n$2\r\n23\r\n");
+  assert.equal(result[4], "*2\r\n$1\r\ni\r\n*1\r\n*2\r\n$1\r\nb\r\n$2\r\n12\r\n");
+  assert.equal(result[5], ":0\r\n");
+});
+
+serverTest(
+  "BZPOPMIN/BZMPOP timeouts answer a null array (RESP2 *-1, RESP3 _) after about the given time",
+  async (t) => {
+    const result = await both(t, async (port) => {
+      const [two, three] = await Promise.all([Peer.open(port), Peer.open(port, 3)]);
+      const out: string[] = [];
+      const started = Date.now();
+      await two.send("BZPOPMIN", "k", "0.2");
+      await three.send("BZMPOP", "0.2", "1", "k", "MAX");
+      out.push(await two.reply(), await three.reply());
+      const elapsed = Date.now() - started;
+      out.push(String(elapsed >= 150 && elapsed < 2000));
+      out.push(await two.call("BZMPOP", "0.01", "2", "k", "j", "MIN"), await three.call("BZPOPMAX", "k", "0.01"));
+      two.close();
+      three.close();
+      return out;
+    });
+    if (result === null) return;
+    assert.deepEqual(result, ["*-1\r\n", "_\r\n", "true", "*-1\r\n", "_\r\n"]);
+  },
+);
