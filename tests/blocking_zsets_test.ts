@@ -212,3 +212,30 @@ serverTest(
     assert.deepEqual(result, ["*-1\r\n", "_\r\n", "true", "*-1\r\n", "_\r\n"]);
   },
 );
+
+serverTest("a waiter for another type is skipped: BLPOP first, BZPOPMIN second, ZADD serves the second", async (t) => {
+  const result = await both(t, async (port) => {
+    const [lister, zsetter, writer] = await Promise.all([Peer.open(port), Peer.open(port), Peer.open(port)]);
+    const out: string[] = [];
+    await lister.send("BLPOP", "k", "0");
+    await blockedClients(writer, 1);
+    await zsetter.send("BZPOPMIN", "k", "0");
+    await blockedClients(writer, 2);
+    out.push(await writer.call("ZADD", "k", "1", "x"));
+    out.push(await zsetter.reply());
+    out.push(String(lister.settled));
+    out.push(await writer.call("DEL", "k"), await writer.call("RPUSH", "k", "v"));
+    out.push(await lister.reply());
+    for (const p of [lister, zsetter, writer]) p.close();
+    return out;
+  });
+  if (result === null) return;
+  assert.deepEqual(result, [
+    ":1\r\n",
+    "*3\r\n$1\r\nk\r\n$1\r\nx\r\n$1\r\n1\r\n",
+    "false",
+    ":0\r\n",
+    ":1\r\n",
+    "*2\r\n$1\r\nk\r\n$1\r\nv\r\n",
+  ]);
+});

@@ -4,7 +4,8 @@ import type { Client } from "../server/client.ts";
 import { clientInfoString } from "../server/client_info.ts";
 import { setClientName, SYNTAX_ERROR } from "./connection.ts";
 import { string2ll } from "../config/parse.ts";
-import { replyHelp } from "./help.ts";
+import { replyHelp, subcommandSyntaxError } from "./help.ts";
+import { unblockClient } from "../store/blocking.ts";
 
 const CLIENT_HELP = [
   "CACHING (YES|NO)",
@@ -251,6 +252,19 @@ export const clientCommands: Record<string, Handler> = {
     else if (mode === "off") c.noEvict = false;
     else return c.error(SYNTAX_ERROR);
     c.out.ok();
+  },
+  "client|unblock"(c, argv) {
+    if (argv.length > 4) return subcommandSyntaxError(c, argv);
+    const id = string2ll(argv[2]);
+    if (id === null) return c.error("ERR value is not an integer or out of range");
+    let reply: "timeout" | "error" = "timeout";
+    if (argv.length === 4) {
+      const reason = argv[3].toLowerCase();
+      if (reason === "error") reply = "error";
+      else if (reason !== "timeout") return c.error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+    }
+    const target = c.server.clients.get(id);
+    c.out.int(target !== undefined && unblockClient(target, reply) ? 1 : 0);
   },
   "client|help"(c) {
     replyHelp(c, "CLIENT", CLIENT_HELP);

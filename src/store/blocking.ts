@@ -227,7 +227,7 @@ export function serveReadyKeys(): void {
   }
 }
 
-/** Serves the waiters of one key in FIFO order until one cannot be served. */
+/** Serves the waiters of one key in FIFO order, each one that the key's value can serve. */
 function serveKey(db: Db, key: string): void {
   const queue = queues.get(db)?.get(key);
   if (queue === undefined) return;
@@ -238,7 +238,9 @@ function serveKey(db: Db, key: string): void {
       finish(w);
       continue;
     }
-    if (!w.serve(key)) return;
+    // A waiter for another type (BLPOP on a key that became a sorted set) is skipped, as in Redis;
+    // once the key is empty or gone every later waiter declines too.
+    if (!w.serve(key)) continue;
     finish(w);
   }
 }
