@@ -158,12 +158,6 @@ function parseOptions(c: Client, argv: string[], readonly: boolean): SortOptions
   return opts;
 }
 
-/** Redis's zsetConvert to a skiplist: SORT does it to any listpack sorted set it reads. */
-function convertToSkiplist(z: ZSetValue): void {
-  // ZSetValue keeps its conversion private; SORT is the only caller outside the type.
-  if (z.isListpack) (z as unknown as { convert(): void }).convert();
-}
-
 /** The elements of a sorted set from rank `start` (from the end when `desc`), at most `count`. */
 function zsetRange(z: ZSetValue, start: number, count: number, desc: boolean): string[] {
   const out: string[] = [];
@@ -192,7 +186,7 @@ function sortGeneric(c: Client, argv: string[], readonly: boolean): void {
     opts.alpha = true;
     opts.sortBy = null;
   }
-  if (value instanceof ZSetValue) convertToSkiplist(value);
+  if (value instanceof ZSetValue) value.convert();
 
   const length = value === undefined
     ? 0

@@ -964,8 +964,9 @@ export class ZSetValue implements TypedValue {
     this.lpScores = null;
   }
 
-  /** Converts a listpack to the skiplist encoding (Redis's zsetConvert). */
-  private convert(): void {
+  /** Converts a listpack to the skiplist encoding (Redis's zsetConvert; SORT does it to what it reads). */
+  convert(): void {
+    if (this.lpMembers === null) return;
     this.toSkiplist(this.lpMembers!, this.lpScores!);
   }
 
