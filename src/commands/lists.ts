@@ -9,8 +9,7 @@ import type { Client } from "../server/client.ts";
 import type { Db } from "../store/keyspace.ts";
 import { ListValue } from "../store/types/list.ts";
 import { parseInt64, parseInt64Number } from "../store/numbers.ts";
-import { parseLongDouble } from "../store/long_double.ts";
-import { blockOnKeys, signalKeyReady } from "../store/blocking.ts";
+import { blockOnKeys, signalKeyReady, timeoutOrReply } from "../store/blocking.ts";
 import { ERR_NO_SUCH_KEY, ERR_NOT_INTEGER, ERR_SYNTAX, ERR_WRONGTYPE } from "./errors.ts";
 
 const ERR_INDEX_OUT_OF_RANGE = "ERR index out of range";
@@ -21,12 +20,8 @@ const ERR_COUNT_NEGATIVE = "ERR COUNT can't be negative";
 const ERR_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative";
 const ERR_NUMKEYS = "ERR numkeys should be greater than 0";
 const ERR_COUNT_POSITIVE = "ERR count should be greater than 0";
-const ERR_TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range";
-const ERR_TIMEOUT_NEGATIVE = "ERR timeout is negative";
 /** RANK -2^63: Redis cannot negate it, so it searches from the tail and never stops at COUNT. */
 const RANK_LONG_MIN = -(2n ** 63n);
-/** Past this, C's (long long) conversion of the timeout in ms gives LLONG_MIN (a negative timeout). */
-const TIMEOUT_MS_LIMIT = 2 ** 63;
 
 /** The list at `key` for a read command: undefined when missing, null after a WRONGTYPE reply. */
 function readList(c: Client, key: string): ListValue | undefined | null {
@@ -68,24 +63,6 @@ function sideOrReply(c: Client, text: string): boolean | null {
   if (side === "right") return false;
   c.error(ERR_SYNTAX);
   return null;
-}
-
-/**
- * Redis's getTimeoutFromObjectOrReply in seconds: the deadline in unix ms, 0 for none, null
- * after an error. The value is parsed as a long double, times 1000, truncated toward zero.
- */
-function timeoutOrReply(c: Client, text: string): number | null {
-  const v = parseLongDouble(text);
-  if (v === null) {
-    c.error(ERR_TIMEOUT_NOT_FLOAT);
-    return null;
-  }
-  const ms = v.inf ? Infinity : Math.trunc(Number(v.m) * 2 ** v.e * 1000) * (v.neg ? -1 : 1);
-  if (!(Math.abs(ms) < TIMEOUT_MS_LIMIT) || ms < 0) {
-    c.error(ERR_TIMEOUT_NEGATIVE);
-    return null;
-  }
-  return ms > 0 ? Date.now() + ms : 0;
 }
 
 /** Stores a new list and wakes clients blocked on its key. */

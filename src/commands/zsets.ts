@@ -36,8 +36,7 @@ import {
 } from "../store/types/zset.ts";
 import { ERR_NOT_FLOAT, ERR_NOT_INTEGER, ERR_SYNTAX, ERR_WRONGTYPE } from "./errors.ts";
 import { parseCursor } from "./scan.ts";
-import { blockOnKeys, signalKeyReady } from "../store/blocking.ts";
-import { parseLongDouble } from "../store/long_double.ts";
+import { blockOnKeys, signalKeyReady, timeoutOrReply } from "../store/blocking.ts";
 
 const ERR_MINMAX_NOT_FLOAT = "ERR min or max is not a float";
 const ERR_MINMAX_NOT_LEX = "ERR min or max not valid string range item";
@@ -45,10 +44,6 @@ const ERR_NAN_RESULT = "ERR resulting score is not a number (NaN)";
 const ERR_NOT_POSITIVE = "ERR value is out of range, must be positive";
 const ERR_NUMKEYS = "ERR numkeys should be greater than 0";
 const ERR_COUNT_POSITIVE = "ERR count should be greater than 0";
-const ERR_TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range";
-const ERR_TIMEOUT_NEGATIVE = "ERR timeout is negative";
-/** Past this, C's (long long) conversion of the timeout in ms gives LLONG_MIN (a negative timeout). */
-const TIMEOUT_MS_LIMIT = 2 ** 63;
 /** Redis's LONG_MAX / 2: ZRANDMEMBER ... WITHSCORES refuses counts beyond it. */
 const HALF_LONG_MAX = 4611686018427387903n;
 const INT64_MIN = -9223372036854775808n;
@@ -770,24 +765,6 @@ function zmpop(c: Client, argv: string[]): void {
 }
 
 // --- Blocking pops ----------------------------------------------------------------------------
-
-/**
- * Redis's getTimeoutFromObjectOrReply in seconds: the deadline in unix ms, 0 for none, null
- * after an error. The value is parsed as a long double, times 1000, truncated toward zero.
- */
-function timeoutOrReply(c: Client, text: string): number | null {
-  const v = parseLongDouble(text);
-  if (v === null) {
-    c.error(ERR_TIMEOUT_NOT_FLOAT);
-    return null;
-  }
-  const ms = v.inf ? Infinity : Math.trunc(Number(v.m) * 2 ** v.e * 1000) * (v.neg ? -1 : 1);
-  if (!(Math.abs(ms) < TIMEOUT_MS_LIMIT) || ms < 0) {
-    c.error(ERR_TIMEOUT_NEGATIVE);
-    return null;
-  }
-  return ms > 0 ? Date.now() + ms : 0;
-}
 
 /**
  * Redis's blockingGenericZpopCommand: pops at once from the first non-empty zset of `keys`, or

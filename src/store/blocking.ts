@@ -14,6 +14,7 @@
  */
 import type { Client } from "../server/client.ts";
 import type { Db } from "./keyspace.ts";
+import { parseLongDouble } from "./long_double.ts";
 import { CMD_WRITE, type Command } from "../commands/table.ts";
 
 /** Longest delay one timer may have (setTimeout fires at once beyond 2^31-1 ms): longer waits re-arm. */
@@ -243,4 +244,27 @@ function serveKey(db: Db, key: string): void {
     if (!w.serve(key)) continue;
     finish(w);
   }
+}
+
+const ERR_TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range";
+const ERR_TIMEOUT_NEGATIVE = "ERR timeout is negative";
+/** Timeouts of 2^63 ms or more are refused, as Redis's long long milliseconds. */
+const TIMEOUT_MS_LIMIT = 2 ** 63;
+
+/**
+ * Redis's getTimeoutFromObjectOrReply in seconds: the deadline in unix ms, 0 for none, null
+ * after an error. The value is parsed as a long double, times 1000, truncated toward zero.
+ */
+export function timeoutOrReply(c: Client, text: string): number | null {
+  const v = parseLongDouble(text);
+  if (v === null) {
+    c.error(ERR_TIMEOUT_NOT_FLOAT);
+    return null;
+  }
+  const ms = v.inf ? Infinity : Math.trunc(Number(v.m) * 2 ** v.e * 1000) * (v.neg ? -1 : 1);
+  if (!(Math.abs(ms) < TIMEOUT_MS_LIMIT) || ms < 0) {
+    c.error(ERR_TIMEOUT_NEGATIVE);
+    return null;
+  }
+  return ms > 0 ? Date.now() + ms : 0;
 }
