@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { requireTool } from "./helpers/servers.ts";
 import { serverTest } from "./helpers/test.ts";
-import { DiffSession, showArgs } from "./helpers/diff.ts";
+import { diffSeeds, DiffSession, showArgs } from "./helpers/diff.ts";
 import { type RandomStep, Rng } from "./differential/random_commands.ts";
 
 const SERVER_ARGS = ["--save", ""];
@@ -188,11 +188,6 @@ export function randomBitmapCommands(seed: number, count: number): RandomStep[] 
   return steps;
 }
 
-function seeds(): number[] {
-  const env = Deno.env.get("DIFF_SEEDS");
-  return env ? env.split(",").map((s) => Number(s.trim())) : DEFAULT_SEEDS;
-}
-
 Deno.test("random bitmap commands: the generator covers every bitmap command and is seeded", () => {
   const steps = randomBitmapCommands(1, COMMANDS_PER_SEED);
   const names = new Set(steps.map((s) => s.args[0]));
@@ -210,7 +205,7 @@ Deno.test("random bitmap commands: the generator covers every bitmap command and
 serverTest("random bitmap commands: tessera and redis-server reply alike", async (t) => {
   if (!requireTool("redis-server")) return;
   const [tessera, redis] = await Promise.all([t.tessera(SERVER_ARGS), t.redis(SERVER_ARGS)]);
-  const runs: { seed: number; resp: 2 | 3 }[] = seeds().map((seed) => ({ seed, resp: 2 }));
+  const runs: { seed: number; resp: 2 | 3 }[] = diffSeeds(DEFAULT_SEEDS).map((seed) => ({ seed, resp: 2 }));
   runs.push({ seed: runs[0].seed, resp: 3 });
   const failed: string[] = [];
   for (const { seed, resp } of runs) {

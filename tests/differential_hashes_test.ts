@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { requireTool } from "./helpers/servers.ts";
 import { serverTest } from "./helpers/test.ts";
-import { DiffSession, NORMALISERS, showArgs } from "./helpers/diff.ts";
+import { diffRuns, DiffSession, NORMALISERS, showArgs } from "./helpers/diff.ts";
 import { Rng } from "./differential/random_commands.ts";
 import { parseReply, RespError, type RespValue } from "../src/resp/reply_parser.ts";
 import { latin1ToBytes } from "../src/resp/latin1.ts";
@@ -321,16 +321,10 @@ async function runStep(session: DiffSession, step: Step, where: string): Promise
   if (problems.length > 0) session.failures.push(`${where} ${showArgs(step.args)}\n    ${problems.join("\n    ")}`);
 }
 
-function seeds(): number[] {
-  const env = Deno.env.get("DIFF_SEEDS");
-  return env ? env.split(",").map((s) => Number(s.trim())) : DEFAULT_SEEDS;
-}
-
 serverTest("differential: random hash command sequences", async (t) => {
   if (!requireTool("redis-server")) return;
   const [tessera, redis] = await Promise.all([t.tessera(SERVER_ARGS), t.redis(SERVER_ARGS)]);
-  const runs = seeds().map((seed) => ({ seed, resp: 2 as 2 | 3 }));
-  runs.push({ seed: runs[0].seed, resp: 3 });
+  const runs = diffRuns(DEFAULT_SEEDS);
   const failed: string[] = [];
   for (const { seed, resp } of runs) {
     const session = new DiffSession(tessera.port, redis.port, resp);

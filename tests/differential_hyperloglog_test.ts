@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { requireTool } from "./helpers/servers.ts";
 import { serverTest } from "./helpers/test.ts";
-import { DiffSession, showArgs } from "./helpers/diff.ts";
+import { diffSeeds, DiffSession, randomDifferentialTest } from "./helpers/diff.ts";
 import { type RandomStep, Rng } from "./differential/random_commands.ts";
 import type { RespConnection } from "../src/resp/connection.ts";
 
@@ -20,19 +20,12 @@ const SERVER_ARGS = ["--save", ""];
 const DEFAULT_SEEDS = [1, 2, 3];
 /** Commands per seed of the random sequences. */
 const COMMANDS_PER_SEED = 500;
-/** Commands shown before the first mismatch of a run. */
-const CONTEXT_COMMANDS = 12;
 /** Mismatches shown per failing run. */
 const SHOWN_PER_RUN = 5;
 /** Redis's default hll-sparse-max-bytes, restored after every phase. */
 const DEFAULT_SPARSE_MAX_BYTES = "3000";
 /** Largest number of elements one generated PFADD carries. */
 const MAX_BATCH = 400;
-
-function seeds(): number[] {
-  const env = Deno.env.get("DIFF_SEEDS");
-  return env ? env.split(",").map((s) => Number(s.trim())) : DEFAULT_SEEDS;
-}
 
 function randomBytes(r: Rng, maxLen: number): string {
   let s = "";
@@ -92,7 +85,7 @@ serverTest("hyperloglog differential: element sets, merges and interop, byte for
   const [tessera, redis] = await Promise.all([t.tessera(SERVER_ARGS), t.redis(SERVER_ARGS)]);
   const session = new DiffSession(tessera.port, redis.port, 2);
   t.defer(() => session.close());
-  const r = new Rng(seeds()[0]);
+  const r = new Rng(diffSeeds(DEFAULT_SEEDS)[0]);
 
   for (const { maxBytes, sizes } of SPARSE_LIMITS) {
     const where = `hll-sparse-max-bytes ${maxBytes}`;
@@ -242,41 +235,12 @@ function randomCommand(r: Rng, withSets: boolean): RandomStep {
   return step(["PFADD", key(r)]);
 }
 
-serverTest("hyperloglog differential: random command sequences", async (t) => {
-  if (!requireTool("redis-server")) return;
-  const [tessera, redis] = await Promise.all([t.tessera(SERVER_ARGS), t.redis(SERVER_ARGS)]);
-  // Non-string values for WRONGTYPE only once tessera has a set type.
-  const probe = new DiffSession(tessera.port, redis.port, 2);
-  const withSets = !(await (await probe.pair("a")).t.callRaw("SADD", "probe", "m")).startsWith("-ERR unknown command");
-  probe.close();
-  const failed: string[] = [];
-  const details: string[] = [];
-  const runs = seeds().map((seed) => ({ seed, resp: 2 as 2 | 3 }));
-  runs.push({ seed: runs[0].seed, resp: 3 });
-  for (const { seed, resp } of runs) {
-    const session = new DiffSession(tessera.port, redis.port, resp);
-    await session.send("a", ["FLUSHALL"], undefined, `seed ${seed} (setup)`);
-    await session.send("a", ["CONFIG", "SET", "hll-sparse-max-bytes", DEFAULT_SPARSE_MAX_BYTES], undefined, "setup");
-    const r = new Rng(seed);
-    const history: string[] = [];
-    let shown = false;
-    for (let i = 0; i < COMMANDS_PER_SEED; i++) {
-      const step = randomCommand(r, withSets);
-      const before = session.failures.length;
-      await session.send(step.conn, step.args, step.normaliser, `seed ${seed} RESP${resp} #${i}`);
-      if (session.failures.length !== before && !shown) {
-        shown = true;
-        session.failures[before] = `  (previous commands:\n    ${history.slice(-CONTEXT_COMMANDS).join("\n    ")})\n` +
-          session.failures[before];
-      }
-      history.push(showArgs(step.args).slice(0, 200));
-    }
-    await session.send("a", ["CONFIG", "SET", "hll-sparse-max-bytes", DEFAULT_SPARSE_MAX_BYTES], undefined, "reset");
-    session.close();
-    if (session.failures.length > 0) {
-      failed.push(`seed ${seed} RESP${resp}: ${session.failures.length} mismatch(es); replay: DIFF_SEEDS=${seed}`);
-      details.push(...session.failures.slice(0, SHOWN_PER_RUN));
-    }
+randomDifferentialTest("hyperloglog differential: random command sequences", DEFAULT_SEEDS, async (session, seed) => {
+  await session.send("a", ["CONFIG", "SET", "hll-sparse-max-bytes", DEFAULT_SPARSE_MAX_BYTES], undefined, "setup");
+  const r = new Rng(seed);
+  for (let i = 0; i < COMMANDS_PER_SEED; i++) {
+    const step = randomCommand(r, true);
+    await session.sendTracked(step.conn, step.args, step.normaliser, `seed ${seed} RESP${session.resp} #${i}`);
   }
-  if (failed.length > 0) assert.fail(`${failed.join("\n")}\n\n${details.join("\n")}`);
-}, 120_000);
+  await session.send("a", ["CONFIG", "SET", "hll-sparse-max-bytes", DEFAULT_SPARSE_MAX_BYTES], undefined, "reset");
+}, { serverArgs: SERVER_ARGS, shownPerRun: SHOWN_PER_RUN });

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { requireTool } from "./helpers/servers.ts";
 import { serverTest } from "./helpers/test.ts";
-import { DiffSession, showArgs } from "./helpers/diff.ts";
+import { diffRuns, DiffSession, showArgs } from "./helpers/diff.ts";
 import { Rng } from "./differential/random_commands.ts";
 
 const SERVER_ARGS = ["--save", ""];
@@ -131,18 +131,12 @@ export function randomListCommands(seed: number, count: number): Step[] {
   return steps;
 }
 
-function seeds(): number[] {
-  const env = Deno.env.get("DIFF_SEEDS");
-  return env ? env.split(",").map((s) => Number(s.trim())) : DEFAULT_SEEDS;
-}
-
 serverTest("lists differential: random command sequences", async (t) => {
   if (!requireTool("redis-server")) return;
   const [tessera, redis] = await Promise.all([t.tessera(SERVER_ARGS), t.redis(SERVER_ARGS)]);
   const failed: string[] = [];
   const details: string[] = [];
-  const runs = seeds().map((seed) => ({ seed, resp: 2 as 2 | 3 }));
-  runs.push({ seed: runs[0].seed, resp: 3 });
+  const runs = diffRuns(DEFAULT_SEEDS);
   for (const { seed, resp } of runs) {
     const session = new DiffSession(tessera.port, redis.port, resp);
     await session.send("a", ["FLUSHALL"], undefined, `seed ${seed} (setup)`);

@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { requireTool } from "./helpers/servers.ts";
 import { serverTest } from "./helpers/test.ts";
-import { DiffSession, showArgs } from "./helpers/diff.ts";
+import { diffSeeds, DiffSession, showArgs } from "./helpers/diff.ts";
 import { Rng } from "./differential/random_commands.ts";
 import { parseReply, type RespValue } from "../src/resp/reply_parser.ts";
 import { latin1ToBytes } from "../src/resp/latin1.ts";
@@ -381,15 +381,10 @@ function sortItems(items: RespValue[]): string[] {
   return items.map((m) => String(m)).sort();
 }
 
-function seeds(): number[] {
-  const env = Deno.env.get("DIFF_SEEDS");
-  return env ? env.split(",").map((s) => Number(s.trim())) : DEFAULT_SEEDS;
-}
-
 serverTest("differential: random set command sequences", async (t) => {
   if (!requireTool("redis-server")) return;
   const [tessera, redis] = await Promise.all([t.tessera(SERVER_ARGS), t.redis(SERVER_ARGS)]);
-  const runs: { seed: number; resp: 2 | 3 }[] = seeds().map((seed) => ({ seed, resp: 2 }));
+  const runs: { seed: number; resp: 2 | 3 }[] = diffSeeds(DEFAULT_SEEDS).map((seed) => ({ seed, resp: 2 }));
   runs.push({ seed: runs[0].seed, resp: 3 });
   const failed: string[] = [];
   const details: string[] = [];

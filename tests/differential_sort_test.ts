@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { requireTool } from "./helpers/servers.ts";
 import { serverTest } from "./helpers/test.ts";
-import { DiffSession, showArgs } from "./helpers/diff.ts";
+import { diffSeeds, DiffSession, showArgs } from "./helpers/diff.ts";
 import { Rng } from "./differential/random_commands.ts";
 import { parseReply, type RespValue } from "../src/resp/reply_parser.ts";
 import { latin1ToBytes } from "../src/resp/latin1.ts";
@@ -139,18 +139,13 @@ function same(mode: Mode, t: string, r: string): boolean {
   return norm(pt) === norm(pr);
 }
 
-function seeds(): number[] {
-  const env = Deno.env.get("DIFF_SEEDS");
-  return env ? env.split(",").map(Number) : DEFAULT_SEEDS;
-}
-
 serverTest("differential: random SORT sequences", async (t) => {
   if (!requireTool("redis-server")) return;
   const [tessera, redis] = await Promise.all([t.tessera(SERVER_ARGS), t.redis(SERVER_ARGS)]);
   const problems: string[] = [];
   let sorts = 0;
   let exactSorts = 0;
-  for (const seed of seeds()) {
+  for (const seed of diffSeeds(DEFAULT_SEEDS)) {
     const session = new DiffSession(tessera.port, redis.port, 2);
     const p = await session.pair("a");
     await Promise.all([p.t.callRaw("FLUSHALL"), p.r.callRaw("FLUSHALL")]);

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { requireTool, type ServerProcess } from "./helpers/servers.ts";
 import { serverTest, type ServerTestContext } from "./helpers/test.ts";
-import { DiffSession, loadScripts, showArgs } from "./helpers/diff.ts";
+import { diffSeeds, DiffSession, loadScripts, showArgs } from "./helpers/diff.ts";
 import { randomCommands } from "./differential/random_commands.ts";
 
 /** Arguments both servers get (persistence off; redis's helper adds --dir and --appendonly no). */
@@ -62,17 +62,12 @@ for (const resp of [2, 3] as const) {
   }, 120_000);
 }
 
-function seeds(): number[] {
-  const env = Deno.env.get("DIFF_SEEDS");
-  return env ? env.split(",").map((s) => Number(s.trim())) : DEFAULT_SEEDS;
-}
-
 serverTest("differential: random command sequences", async (t) => {
   if (!requireTool("redis-server")) return;
   const { tessera, redis } = await startPair(t);
   const failed: string[] = [];
   const details: string[] = [];
-  const runs = seeds().map((seed) => ({ seed, resp: 2 as 2 | 3 }));
+  const runs = diffSeeds(DEFAULT_SEEDS).map((seed) => ({ seed, resp: 2 as 2 | 3 }));
   // The first seed once more under RESP3.
   runs.push({ seed: runs[0].seed, resp: 3 });
   for (const { seed, resp } of runs) {

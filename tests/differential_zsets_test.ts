@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { requireTool } from "./helpers/servers.ts";
 import { serverTest } from "./helpers/test.ts";
-import { DiffSession, showArgs } from "./helpers/diff.ts";
+import { diffRuns, DiffSession, showArgs } from "./helpers/diff.ts";
 import { Rng } from "./differential/random_commands.ts";
 import { parseReply, type RespValue } from "../src/resp/reply_parser.ts";
 import { latin1ToBytes } from "../src/resp/latin1.ts";
@@ -496,11 +496,6 @@ async function fullScan(conn: { callRaw(...args: string[]): Promise<string> }, a
   return "scan did not finish";
 }
 
-function seeds(): number[] {
-  const env = Deno.env.get("DIFF_SEEDS");
-  return env ? env.split(",").map((s) => Number(s.trim())) : DEFAULT_SEEDS;
-}
-
 /** The steps of one seed. */
 function generate(seed: number): Step[] {
   const r = new Rng(seed);
@@ -521,8 +516,7 @@ serverTest("differential: random sorted set command sequences", async (t) => {
   const [tessera, redis] = await Promise.all([t.tessera(SERVER_ARGS), t.redis(SERVER_ARGS)]);
   const failed: string[] = [];
   const details: string[] = [];
-  const runs = seeds().map((seed) => ({ seed, resp: 2 as 2 | 3 }));
-  runs.push({ seed: runs[0].seed, resp: 3 });
+  const runs = diffRuns(DEFAULT_SEEDS);
   const totals = { byteForByte: 0, randomChecked: 0, skiplistScans: 0 };
   for (const { seed, resp } of runs) {
     const session = new DiffSession(tessera.port, redis.port, resp);

@@ -25,6 +25,7 @@ import { clusterCommands } from "./cluster.ts";
 import { hyperloglogCommands } from "./hyperloglog.ts";
 import { pubsubCommands } from "./pubsub.ts";
 import { sortCommands } from "./sort.ts";
+import { geoCommands } from "./geo.ts";
 
 /** All handler maps, one per family module. */
 export const ALL_COMMANDS: Record<string, Handler>[] = [
@@ -53,4 +54,5 @@ export const ALL_COMMANDS: Record<string, Handler>[] = [
   hyperloglogCommands,
   pubsubCommands,
   sortCommands,
+  geoCommands,
 ];

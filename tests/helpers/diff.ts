@@ -202,6 +202,10 @@ export interface StepResult {
 }
 
 /** A pair of connection sets (tessera, redis) speaking one protocol version. */
+/** Commands of context shown before a random sequence's first mismatch, and the characters kept of each. */
+const TRACKED_CONTEXT_COMMANDS = 12;
+const TRACKED_COMMAND_CHARS = 200;
+
 export class DiffSession {
   private readonly pairs = new Map<string, { t: RespConnection; r: RespConnection }>();
   /** Mismatches recorded while the session ran (one line block each). */
@@ -218,6 +222,29 @@ export class DiffSession {
       if (this.resp === 3) await this.send(name, ["HELLO", "3"], "hello", "(setup)");
     }
     return p;
+  }
+
+  /** Commands sent with `sendTracked`, shown before the first mismatch of a random sequence. */
+  private readonly history: string[] = [];
+  private annotated = false;
+
+  /** Sends one step of a random sequence: the first mismatch is prefixed with the commands that led to it. */
+  async sendTracked(conn: string, args: string[], normaliser: string | undefined, where: string): Promise<void> {
+    const before = this.failures.length;
+    await this.send(conn, args, normaliser, where);
+    if (this.failures.length !== before && !this.annotated) {
+      this.annotated = true;
+      const context = this.history.slice(-TRACKED_CONTEXT_COMMANDS).join("\n    ");
+      this.failures[before] = `  (previous commands:\n    ${context})\n` + this.failures[before];
+    }
+    this.history.push(`@${conn} ${showArgs(args)}`.slice(0, TRACKED_COMMAND_CHARS));
+  }
+
+  /** Adds this session's outcome to a random test's report; `seed` names the replay. */
+  report(seed: number, failed: string[], details: string[], shown = 5): void {
+    if (this.failures.length === 0) return;
+    failed.push(`seed ${seed} RESP${this.resp}: ${this.failures.length} mismatch(es); replay: DIFF_SEEDS=${seed}`);
+    details.push(...this.failures.slice(0, shown));
   }
 
   /** Sends one command to both servers and compares the raw replies (through a normaliser if named). */
@@ -323,4 +350,45 @@ export function differentialScriptTest(name: string, file: string, script: strin
 /** Asserts that both servers gave the same raw reply to every command (rawReplies' result). */
 export function assertSameReplies(r: { tessera: string[]; redis: string[] }, commands: string[][]): void {
   for (let i = 0; i < commands.length; i++) assert.equal(r.tessera[i], r.redis[i], commands[i].join(" "));
+}
+
+/** The seeds of a seeded random differential test: `DIFF_SEEDS=1,2,3` replays chosen ones, else the defaults. */
+export function diffSeeds(defaults: number[]): number[] {
+  const env = Deno.env.get("DIFF_SEEDS");
+  return env ? env.split(",").map((s) => Number(s.trim())) : defaults;
+}
+
+/** The runs of a random differential test: every seed in RESP2, then the first one again in RESP3. */
+export function diffRuns(defaults: number[]): { seed: number; resp: 2 | 3 }[] {
+  const runs: { seed: number; resp: 2 | 3 }[] = diffSeeds(defaults).map((seed) => ({ seed, resp: 2 }));
+  runs.push({ seed: runs[0].seed, resp: 3 });
+  return runs;
+}
+
+/**
+ * A seeded random differential test: both servers are started once; for every run of `diffRuns`
+ * a fresh session (after FLUSHALL) is handed to `run`, which sends the seed's sequence; mismatches
+ * are reported with the seed that replays them.
+ */
+export function randomDifferentialTest(
+  name: string,
+  defaultSeeds: number[],
+  run: (session: DiffSession, seed: number) => Promise<void>,
+  opts: { serverArgs?: string[]; timeoutMs?: number; shownPerRun?: number } = {},
+): void {
+  serverTest(name, async (t) => {
+    if (!requireTool("redis-server")) return;
+    const args = opts.serverArgs ?? ["--save", ""];
+    const [tessera, redis] = await Promise.all([t.tessera(args), t.redis(args)]);
+    const failed: string[] = [];
+    const details: string[] = [];
+    for (const { seed, resp } of diffRuns(defaultSeeds)) {
+      const session = new DiffSession(tessera.port, redis.port, resp);
+      await session.send("a", ["FLUSHALL"], undefined, `seed ${seed} (setup)`);
+      await run(session, seed);
+      session.close();
+      session.report(seed, failed, details, opts.shownPerRun);
+    }
+    if (failed.length > 0) assert.fail(`${failed.join("\n")}\n\n${details.join("\n")}`);
+  }, opts.timeoutMs ?? 120_000);
 }
