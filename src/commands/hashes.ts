@@ -5,10 +5,10 @@
 import type { Handler } from "./table.ts";
 import type { Client } from "../server/client.ts";
 import { HashValue } from "../store/types/hash.ts";
-import { INT64_MAX, INT64_MIN, parseInt64, parseInt64Number } from "../store/numbers.ts";
+import { INT64_MAX, INT64_MIN, parseInt64 } from "../store/numbers.ts";
 import { addLongDouble, formatLongDoubleHuman, isNaNSum, parseLongDouble } from "../store/long_double.ts";
 import { globMatch } from "../store/glob.ts";
-import { parseCursor } from "./scan.ts";
+import { parseCursor, parseScanOptions } from "./scan.ts";
 import { ERR_NOT_FLOAT, ERR_NOT_INTEGER, ERR_SYNTAX, ERR_WRONGTYPE } from "./errors.ts";
 
 /** C's LONG_MAX, the bound of HRANDFIELD's count. */
@@ -18,8 +18,6 @@ const LONG_MAX_HALF = INT64_MAX / 2n;
 const ERR_HASH_NOT_INTEGER = "ERR hash value is not an integer";
 const ERR_HASH_NOT_FLOAT = "ERR hash value is not a float";
 const ERR_COUNT_RANGE = `ERR value is out of range, value must between ${-LONG_MAX} and ${LONG_MAX}`;
-/** HSCAN's default COUNT, as in Redis. */
-const DEFAULT_SCAN_COUNT = 10;
 
 /** Looks up a hash for reading: the hash, undefined when missing, or null after replying WRONGTYPE. */
 function readHash(c: Client, key: string): HashValue | undefined | null {
@@ -98,34 +96,6 @@ function randomFieldsWithCount(c: Client, key: string, count: number, withValues
   if (count >= v.size) return replyPairs(c, [...v.map], withValues);
   // Distinct picks: listpack replies them in listpack order (lpRandomPairsUnique); any order is fine otherwise.
   replyPairs(c, v.sampleUnique(count), withValues);
-}
-
-/** Parses HSCAN's options like Redis's scanGenericCommand; returns null after an error reply. */
-function scanOptions(c: Client, argv: string[]): { count: number; pattern: string | null } | null {
-  let count = DEFAULT_SCAN_COUNT;
-  let pattern: string | null = null;
-  for (let i = 3; i < argv.length; i += 2) {
-    const opt = argv[i].toLowerCase();
-    const hasValue = i + 1 < argv.length;
-    if (opt === "count" && hasValue) {
-      const n = parseInt64Number(argv[i + 1]);
-      if (n === null) {
-        c.error(ERR_NOT_INTEGER);
-        return null;
-      }
-      if (n < 1) {
-        c.error(ERR_SYNTAX);
-        return null;
-      }
-      count = n;
-    } else if (opt === "match" && hasValue) {
-      pattern = argv[i + 1] === "*" ? null : argv[i + 1];
-    } else {
-      c.error(ERR_SYNTAX);
-      return null;
-    }
-  }
-  return { count, pattern };
 }
 
 export const hashCommands: Record<string, Handler> = {
@@ -285,7 +255,7 @@ export const hashCommands: Record<string, Handler> = {
       return c.out.array(0);
     }
     if (!(v instanceof HashValue)) return c.error(ERR_WRONGTYPE);
-    const opts = scanOptions(c, argv);
+    const opts = parseScanOptions(c, argv, 3, false);
     if (opts === null) return;
     // Redis stops once its reply list (fields and values) holds COUNT items.
     const batch = v.scan(cursor > BigInt(Number.MAX_SAFE_INTEGER) ? 0 : Number(cursor), Math.ceil(opts.count / 2));

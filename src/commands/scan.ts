@@ -30,28 +30,53 @@ export function parseCursor(text: string): bigint | null {
   return negative && magnitude !== 0n ? ULONG_MAX + 1n - magnitude : magnitude;
 }
 
-function scan(c: Client, argv: string[]): void {
-  const cursor = parseCursor(argv[1]);
-  if (cursor === null) return c.error("ERR invalid cursor");
-  let count = DEFAULT_COUNT;
-  let pattern: string | null = null;
-  let type: string | null = null;
-  for (let i = 2; i < argv.length; i += 2) {
+/** SCAN / HSCAN / SSCAN / ZSCAN options after the cursor. */
+export interface ScanOptions {
+  count: number;
+  /** null when every element matches (no MATCH, or MATCH *). */
+  pattern: string | null;
+  /** SCAN's TYPE filter, null when absent. */
+  type: string | null;
+}
+
+/**
+ * Parses COUNT / MATCH (and TYPE, which only SCAN takes) from `argv[first]` on, as Redis's
+ * scanGenericCommand does; null after replying the error.
+ */
+export function parseScanOptions(c: Client, argv: string[], first: number, allowType: boolean): ScanOptions | null {
+  const options: ScanOptions = { count: DEFAULT_COUNT, pattern: null, type: null };
+  for (let i = first; i < argv.length; i += 2) {
     const opt = argv[i].toLowerCase();
     const hasValue = i + 1 < argv.length;
     if (opt === "count" && hasValue) {
       const n = parseInt64Number(argv[i + 1]);
-      if (n === null) return c.error(ERR_NOT_INTEGER);
-      if (n < 1) return c.error(ERR_SYNTAX);
-      count = n;
+      if (n === null) {
+        c.error(ERR_NOT_INTEGER);
+        return null;
+      }
+      if (n < 1) {
+        c.error(ERR_SYNTAX);
+        return null;
+      }
+      options.count = n;
     } else if (opt === "match" && hasValue) {
-      pattern = argv[i + 1] === "*" ? null : argv[i + 1];
-    } else if (opt === "type" && hasValue) {
-      type = argv[i + 1];
+      options.pattern = argv[i + 1] === "*" ? null : argv[i + 1];
+    } else if (opt === "type" && hasValue && allowType) {
+      options.type = argv[i + 1];
     } else {
-      return c.error(ERR_SYNTAX);
+      c.error(ERR_SYNTAX);
+      return null;
     }
   }
+  return options;
+}
+
+function scan(c: Client, argv: string[]): void {
+  const cursor = parseCursor(argv[1]);
+  if (cursor === null) return c.error("ERR invalid cursor");
+  const options = parseScanOptions(c, argv, 2, true);
+  if (options === null) return;
+  const { count, pattern, type } = options;
   const db = c.db;
   const collected: string[] = [];
   let slot = cursor < BigInt(CLUSTER_SLOTS) ? db.nextNonEmptySlot(Number(cursor)) : -1;

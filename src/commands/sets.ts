@@ -9,7 +9,7 @@ import type { Client } from "../server/client.ts";
 import { difference, intersect, SetValue, union } from "../store/types/set.ts";
 import { globMatch } from "../store/glob.ts";
 import { INT64_MIN, parseInt64, parseInt64Number } from "../store/numbers.ts";
-import { parseCursor } from "./scan.ts";
+import { parseCursor, parseScanOptions } from "./scan.ts";
 import { ERR_NOT_INTEGER, ERR_SYNTAX, ERR_WRONGTYPE } from "./errors.ts";
 
 const ERR_NOT_POSITIVE = "ERR value is out of range, must be positive";
@@ -20,8 +20,6 @@ const ERR_TOO_MANY_KEYS = "ERR Number of keys can't be greater than number of ar
 const ERR_LIMIT_NEGATIVE = "ERR LIMIT can't be negative";
 /** SPOP pops one by one while (size - count) * this > count, else it keeps a random rest (SPOP_MOVE_STRATEGY_MUL). */
 const SPOP_MOVE_STRATEGY_MUL = 5;
-/** SSCAN's default COUNT. */
-const DEFAULT_SCAN_COUNT = 10;
 
 /**
  * The set at `key` for a command: undefined when missing, null after replying WRONGTYPE.
@@ -169,34 +167,6 @@ function srandmemberWithCount(c: Client, argv: string[]): void {
     return;
   }
   c.out.bulkArray(set.randomDistinct(requested));
-}
-
-/** SSCAN options after the cursor: COUNT and MATCH (TYPE is SCAN's only). Null after an error. */
-function parseScanOptions(c: Client, argv: string[]): { count: number; pattern: string | null } | null {
-  let count = DEFAULT_SCAN_COUNT;
-  let pattern: string | null = null;
-  for (let i = 3; i < argv.length; i += 2) {
-    const opt = argv[i].toLowerCase();
-    const hasValue = i + 1 < argv.length;
-    if (opt === "count" && hasValue) {
-      const n = parseInt64Number(argv[i + 1]);
-      if (n === null) {
-        c.error(ERR_NOT_INTEGER);
-        return null;
-      }
-      if (n < 1) {
-        c.error(ERR_SYNTAX);
-        return null;
-      }
-      count = n;
-    } else if (opt === "match" && hasValue) {
-      pattern = argv[i + 1] === "*" ? null : argv[i + 1];
-    } else {
-      c.error(ERR_SYNTAX);
-      return null;
-    }
-  }
-  return { count, pattern };
 }
 
 export const setCommands: Record<string, Handler> = {
@@ -352,7 +322,7 @@ export const setCommands: Record<string, Handler> = {
       c.out.array(0);
       return;
     }
-    const options = parseScanOptions(c, argv);
+    const options = parseScanOptions(c, argv, 3, false);
     if (options === null) return;
     let next = 0;
     let found: readonly string[];

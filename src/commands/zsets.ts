@@ -35,7 +35,7 @@ import {
   ZSetValue,
 } from "../store/types/zset.ts";
 import { ERR_NOT_FLOAT, ERR_NOT_INTEGER, ERR_SYNTAX, ERR_WRONGTYPE } from "./errors.ts";
-import { parseCursor } from "./scan.ts";
+import { parseCursor, parseScanOptions } from "./scan.ts";
 import { blockOnKeys, signalKeyReady, timeoutOrReply } from "../store/blocking.ts";
 
 const ERR_MINMAX_NOT_FLOAT = "ERR min or max is not a float";
@@ -47,8 +47,6 @@ const ERR_COUNT_POSITIVE = "ERR count should be greater than 0";
 /** Redis's LONG_MAX / 2: ZRANDMEMBER ... WITHSCORES refuses counts beyond it. */
 const HALF_LONG_MAX = 4611686018427387903n;
 const INT64_MIN = -9223372036854775808n;
-/** Default ZSCAN COUNT; empty slots visited per requested element are bounded as in Redis. */
-const SCAN_DEFAULT_COUNT = 10;
 
 /** A plain set as the sets family stores it (ZUNION and friends read sets with score 1). */
 interface SetLike {
@@ -880,22 +878,9 @@ function zscan(c: Client, argv: string[]): void {
     c.out.array(0);
     return;
   }
-  let count = SCAN_DEFAULT_COUNT;
-  let pattern: string | null = null;
-  for (let i = 3; i < argv.length; i += 2) {
-    const opt = argv[i].toLowerCase();
-    const hasValue = i + 1 < argv.length;
-    if (opt === "count" && hasValue) {
-      const n = longOrReply(c, argv[i + 1]);
-      if (n === null) return;
-      if (n < 1) return c.error(ERR_SYNTAX);
-      count = n;
-    } else if (opt === "match" && hasValue) {
-      pattern = argv[i + 1] === "*" ? null : argv[i + 1];
-    } else {
-      return c.error(ERR_SYNTAX);
-    }
-  }
+  const options = parseScanOptions(c, argv, 3, false);
+  if (options === null) return;
+  const { count, pattern } = options;
   const start = cursor > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(cursor);
   const batch = z.scan(start, count);
   const listpack = z.isListpack;
