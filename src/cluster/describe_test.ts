@@ -19,7 +19,7 @@ import {
   NODE_PFAIL,
   NODE_SLAVE,
 } from "./node.ts";
-import { type ClusterSettings, ClusterState, type Link } from "./state.ts";
+import { type ClusterSettings, ClusterState, defaultClusterSettings, type Link } from "./state.ts";
 import { ReplyWriter } from "../resp/writer.ts";
 import { bytesToLatin1 } from "../resp/latin1.ts";
 
@@ -29,22 +29,7 @@ const M2 = "15943f431f0ab1374e2fb486aaacd744260888e9";
 const M3 = "9618d73481336726e0e007e4024627245d860607";
 const R1 = "1493bd487aa549ca2a7ed8698ec369a391f120b5";
 
-const SETTINGS: ClusterSettings = {
-  nodeTimeoutMs: 15000,
-  requireFullCoverage: true,
-  allowReadsWhenDown: false,
-  allowPubsubshardWhenDown: true,
-  allowReplicaMigration: true,
-  migrationBarrier: 1,
-  replicaValidityFactor: 10,
-  replicaNoFailover: false,
-  announceIp: "",
-  announceHostname: "",
-  preferredEndpointType: "ip",
-  port: 7001,
-  pport: 0,
-  cport: 17001,
-};
+const SETTINGS: ClusterSettings = defaultClusterSettings(7001);
 
 /** A state whose myself is `myId`, with its own replication offset. */
 function makeState(myId: string, opts: { offset?: number; endpoint?: ClusterSettings["preferredEndpointType"] } = {}) {

@@ -21,28 +21,13 @@ import {
   NODE_PFAIL,
   NODE_SLAVE,
 } from "./node.ts";
-import { type ClusterSettings, ClusterState } from "./state.ts";
+import { type ClusterSettings, ClusterState, defaultClusterSettings } from "./state.ts";
 import { ReplyWriter } from "../resp/writer.ts";
 import { bytesToLatin1 } from "../resp/latin1.ts";
 import { connect, redisCli, requireTool, startRedis } from "../../tests/helpers/servers.ts";
 
 const NOW = 1795400000123;
-const SETTINGS: ClusterSettings = {
-  nodeTimeoutMs: 15000,
-  requireFullCoverage: true,
-  allowReadsWhenDown: false,
-  allowPubsubshardWhenDown: true,
-  allowReplicaMigration: true,
-  migrationBarrier: 1,
-  replicaValidityFactor: 10,
-  replicaNoFailover: false,
-  announceIp: "",
-  announceHostname: "",
-  preferredEndpointType: "ip",
-  port: 7001,
-  pport: 0,
-  cport: 17001,
-};
+const SETTINGS: ClusterSettings = defaultClusterSettings(7001);
 const DATA = { countKeysInSlot: () => 0, dbSize: () => 0, replOffset: () => 0 };
 const rng = () => 0.5;
 

@@ -1,24 +1,9 @@
 import assert from "node:assert/strict";
 import { ownedRuns, slotRangesByNode, slotRangesOf } from "./slot_table.ts";
 import { CLUSTER_SLOTS, newNode, NODE_MASTER } from "./node.ts";
-import { type ClusterSettings, ClusterState } from "./state.ts";
+import { type ClusterSettings, ClusterState, defaultClusterSettings } from "./state.ts";
 
-const SETTINGS: ClusterSettings = {
-  nodeTimeoutMs: 15000,
-  requireFullCoverage: true,
-  allowReadsWhenDown: false,
-  allowPubsubshardWhenDown: true,
-  allowReplicaMigration: true,
-  migrationBarrier: 1,
-  replicaValidityFactor: 10,
-  replicaNoFailover: false,
-  announceIp: "",
-  announceHostname: "",
-  preferredEndpointType: "ip",
-  port: 7000,
-  pport: 0,
-  cport: 17000,
-};
+const SETTINGS: ClusterSettings = defaultClusterSettings(7000);
 
 function makeState(): ClusterState {
   const data = { countKeysInSlot: () => 0, dbSize: () => 0, replOffset: () => 0 };

@@ -90,6 +90,30 @@ export interface ClusterSettings {
   cport: number;
 }
 
+/**
+ * Redis 7.0's default cluster settings for a node on client port `port` (bus port + 10000), with
+ * `overrides`; the simulator and tests start from these, the server reads its config (shell.ts).
+ */
+export function defaultClusterSettings(port: number, overrides: Partial<ClusterSettings> = {}): ClusterSettings {
+  return {
+    nodeTimeoutMs: 15000,
+    requireFullCoverage: true,
+    allowReadsWhenDown: false,
+    allowPubsubshardWhenDown: true,
+    allowReplicaMigration: true,
+    migrationBarrier: 1,
+    replicaValidityFactor: 10,
+    replicaNoFailover: false,
+    announceIp: "",
+    announceHostname: "",
+    preferredEndpointType: "ip",
+    port,
+    pport: 0,
+    cport: port + 10000,
+    ...overrides,
+  };
+}
+
 /** The whole cluster state of one node. */
 export class ClusterState {
   readonly myself: ClusterNode;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { CLUSTER_SLOTS, newNode, NODE_FAIL, NODE_HANDSHAKE, NODE_MASTER, NODE_PFAIL } from "../../src/cluster/node.ts";
-import { type ClusterSettings, ClusterState } from "../../src/cluster/state.ts";
+import { type ClusterSettings, ClusterState, defaultClusterSettings } from "../../src/cluster/state.ts";
 import {
   checkEpochs,
   checkSlots,
@@ -14,22 +14,7 @@ const NOW = 1_700_000_000_000;
 const DATA = { countKeysInSlot: () => 0, dbSize: () => 0, replOffset: () => 0 };
 
 function settings(i: number): ClusterSettings {
-  return {
-    nodeTimeoutMs: 2000,
-    requireFullCoverage: true,
-    allowReadsWhenDown: false,
-    allowPubsubshardWhenDown: true,
-    allowReplicaMigration: true,
-    migrationBarrier: 1,
-    replicaValidityFactor: 10,
-    replicaNoFailover: false,
-    announceIp: "",
-    announceHostname: "",
-    preferredEndpointType: "ip",
-    port: 7000 + i,
-    pport: 0,
-    cport: 17000 + i,
-  };
+  return defaultClusterSettings(7000 + i, { nodeTimeoutMs: 2000 });
 }
 
 /** Three nodes with one consistent view each: everyone known, slots split, epochs distinct. */

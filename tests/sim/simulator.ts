@@ -12,7 +12,13 @@ import { updateClusterState } from "../../src/cluster/failure.ts";
 import { linkAccepted, linkDown, linkUp, processMessage } from "../../src/cluster/gossip.ts";
 import { CLUSTER_SLOTS, NODE_FAIL, randomNodeId } from "../../src/cluster/node.ts";
 import { loadNodesConf, serializeNodesConf } from "../../src/cluster/nodes_conf.ts";
-import { type ClusterDataView, type ClusterSettings, ClusterState, type Effect } from "../../src/cluster/state.ts";
+import {
+  type ClusterDataView,
+  type ClusterSettings,
+  ClusterState,
+  defaultClusterSettings,
+  type Effect,
+} from "../../src/cluster/state.ts";
 import { EventQueue } from "./event_queue.ts";
 import {
   checkEpochs,
@@ -245,22 +251,11 @@ class Simulation implements NetworkHost {
       const id = randomNodeId(this.rngFn);
       const ip = `10.0.0.${i + 1}`;
       const name = `n${i}`;
-      const settings: ClusterSettings = {
+      const settings = defaultClusterSettings(7000 + i, {
         nodeTimeoutMs: s.nodeTimeoutMs,
-        requireFullCoverage: true,
-        allowReadsWhenDown: false,
-        allowPubsubshardWhenDown: true,
-        allowReplicaMigration: true,
-        migrationBarrier: 1,
-        replicaValidityFactor: 10,
-        replicaNoFailover: false,
         announceIp: s.announceIp ? ip : "",
         announceHostname: s.hostnames ? `node-${i}.sim` : "",
-        preferredEndpointType: "ip",
-        port: 7000 + i,
-        pport: 0,
-        cport: 17000 + i,
-      };
+      });
       const skewMs = s.clockSkewMs === 0 ? 0 : this.rng.range(-s.clockSkewMs, s.clockSkewMs);
       this.nodes.push({
         index: i,
