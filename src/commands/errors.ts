@@ -13,3 +13,6 @@ export const ERR_STRING_TOO_LONG = "ERR string exceeds maximum allowed size (pro
 export function errInvalidExpire(command: string): string {
   return `ERR invalid expire time in '${command}' command`;
 }
+
+/** INCRBY / HINCRBY when the int64 sum would overflow. */
+export const ERR_INCR_OVERFLOW = "ERR increment or decrement would overflow";

@@ -5,11 +5,11 @@
 import type { Handler } from "./table.ts";
 import type { Client } from "../server/client.ts";
 import { HashValue } from "../store/types/hash.ts";
-import { INT64_MAX, INT64_MIN, parseInt64 } from "../store/numbers.ts";
+import { addInt64, INT64_MAX, parseInt64 } from "../store/numbers.ts";
 import { addLongDouble, formatLongDoubleHuman, isNaNSum, parseLongDouble } from "../store/long_double.ts";
 import { globMatch } from "../store/glob.ts";
 import { parseCursor, parseScanOptions } from "./scan.ts";
-import { ERR_NOT_FLOAT, ERR_NOT_INTEGER, ERR_SYNTAX, ERR_WRONGTYPE } from "./errors.ts";
+import { ERR_INCR_OVERFLOW, ERR_NOT_FLOAT, ERR_NOT_INTEGER, ERR_SYNTAX, ERR_WRONGTYPE } from "./errors.ts";
 
 /** C's LONG_MAX, the bound of HRANDFIELD's count. */
 const LONG_MAX = INT64_MAX;
@@ -190,17 +190,8 @@ export const hashCommands: Record<string, Handler> = {
     const old = found?.get(argv[2]);
     const value = old === undefined ? 0 : parseInt64(old);
     if (value === null) return c.error(ERR_HASH_NOT_INTEGER);
-    let result: string;
-    if (typeof value === "number" && typeof incr === "number" && Number.isSafeInteger(value + incr)) {
-      result = String(value + incr);
-    } else {
-      const v = BigInt(value);
-      const i = BigInt(incr);
-      if ((i < 0n && v < 0n && i < INT64_MIN - v) || (i > 0n && v > 0n && i > INT64_MAX - v)) {
-        return c.error("ERR increment or decrement would overflow");
-      }
-      result = String(v + i);
-    }
+    const result = addInt64(value, incr);
+    if (result === null) return c.error(ERR_INCR_OVERFLOW);
     const hash = found ?? new HashValue();
     hash.set(argv[2], result);
     commit(c, key, hash, found === undefined);

@@ -6,9 +6,10 @@
 import type { Handler } from "./table.ts";
 import type { Client } from "../server/client.ts";
 import { ENC_EMBSTR, ENC_RAW, type Value } from "../store/keyspace.ts";
-import { INT64_MAX, INT64_MIN, parseInt64, parseInt64Number } from "../store/numbers.ts";
+import { addInt64, INT64_MAX, INT64_MIN, parseInt64, parseInt64Number } from "../store/numbers.ts";
 import { addLongDouble, formatLongDoubleHuman, isNaNSum, parseLongDouble } from "../store/long_double.ts";
 import {
+  ERR_INCR_OVERFLOW,
   ERR_NOT_FLOAT,
   ERR_NOT_INTEGER,
   ERR_STRING_TOO_LONG,
@@ -168,17 +169,8 @@ function incrDecr(c: Client, key: string, incr: number | bigint): void {
   if (old === null) return;
   const value = old === undefined ? 0 : parseInt64(old);
   if (value === null) return c.error(ERR_NOT_INTEGER);
-  let result: string;
-  if (typeof value === "number" && typeof incr === "number" && Number.isSafeInteger(value + incr)) {
-    result = String(value + incr);
-  } else {
-    const v = BigInt(value);
-    const i = BigInt(incr);
-    if ((i < 0n && v < 0n && i < INT64_MIN - v) || (i > 0n && v > 0n && i > INT64_MAX - v)) {
-      return c.error("ERR increment or decrement would overflow");
-    }
-    result = String(v + i);
-  }
+  const result = addInt64(value, incr);
+  if (result === null) return c.error(ERR_INCR_OVERFLOW);
   if (old === undefined) c.db.set(key, result);
   else c.db.update(key, result);
   c.server.dirty++;

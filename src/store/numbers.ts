@@ -64,3 +64,17 @@ export function parseInt32(s: string): number | null {
   if (v === null || typeof v === "bigint" || v > 2147483647 || v < -2147483648) return null;
   return v;
 }
+
+/**
+ * `value + incr` as Redis's INCRBY / HINCRBY compute it, in decimal: plain numbers while the sum is
+ * a safe integer, BigInt near the edge; null when the int64 sum would overflow.
+ */
+export function addInt64(value: number | bigint, incr: number | bigint): string | null {
+  if (typeof value === "number" && typeof incr === "number" && Number.isSafeInteger(value + incr)) {
+    return String(value + incr);
+  }
+  const v = BigInt(value);
+  const i = BigInt(incr);
+  if ((i < 0n && v < 0n && i < INT64_MIN - v) || (i > 0n && v > 0n && i > INT64_MAX - v)) return null;
+  return String(v + i);
+}
