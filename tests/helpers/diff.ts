@@ -240,6 +240,22 @@ export class DiffSession {
     this.history.push(`@${conn} ${showArgs(args)}`.slice(0, TRACKED_COMMAND_CHARS));
   }
 
+  /** Sends a command to both servers without comparing: for replies the caller checks itself (random picks). */
+  async sendUnchecked(conn: string, args: string[]): Promise<{ tessera: string; redis: string }> {
+    const p = await this.pair(conn);
+    const [tessera, redis] = await Promise.all([p.t.callRaw(...args), p.r.callRaw(...args)]);
+    return { tessera, redis };
+  }
+
+  /** Records a mismatch the caller found in replies of `sendUnchecked`. */
+  recordMismatch(where: string, args: string[], why: string, tessera: string, redis: string): void {
+    this.failures.push(
+      `${where} ${showArgs(args)}: ${why}\n    tessera: ${JSON.stringify(tessera)}\n    redis:   ${
+        JSON.stringify(redis)
+      }`,
+    );
+  }
+
   /** Adds this session's outcome to a random test's report; `seed` names the replay. */
   report(seed: number, failed: string[], details: string[], shown = 5): void {
     if (this.failures.length === 0) return;
