@@ -9,7 +9,7 @@ import type { Client } from "../server/client.ts";
 import type { Db } from "../store/keyspace.ts";
 import { ListValue } from "../store/types/list.ts";
 import { parseInt64, parseInt64Number } from "../store/numbers.ts";
-import { blockOnKeys, signalKeyReady, timeoutOrReply } from "../store/blocking.ts";
+import { blockUntilServed, mayBlock, signalKeyReady, timeoutOrReply } from "../store/blocking.ts";
 import { ERR_NO_SUCH_KEY, ERR_NOT_INTEGER, ERR_SYNTAX, ERR_WRONGTYPE } from "./errors.ts";
 
 const ERR_INDEX_OUT_OF_RANGE = "ERR index out of range";
@@ -213,11 +213,6 @@ function firstList(c: Client, keys: readonly string[]): { key: string; list: Lis
   return undefined;
 }
 
-/** Whether the client may block: not inside MULTI/EXEC (Redis's CLIENT_DENY_BLOCKING). */
-function mayBlock(c: Client): boolean {
-  return c.multi === null;
-}
-
 /**
  * BLPOP / BRPOP (count -1: reply [key, element]) and BLMPOP (count > 0: reply [key, [elements]]):
  * Redis's blockingPopGenericCommand.
@@ -229,17 +224,11 @@ function blockingPop(c: Client, keys: string[], front: boolean, timeoutText: str
   if (found === null) return;
   if (found !== undefined) return servePop(c, c.db, found.key, found.list, front, count);
   if (!mayBlock(c)) return c.out.nilArray();
-  const db = c.db;
-  blockOnKeys(c, {
-    keys,
-    deadline,
-    serve(key) {
-      const v = db.get(key);
-      if (!(v instanceof ListValue) || v.length === 0) return false;
-      servePop(c, db, key, v, front, count);
-      return true;
-    },
-    timedOut: () => c.out.nilArray(),
+  blockUntilServed(c, keys, deadline, (db, key) => {
+    const v = db.get(key);
+    if (!(v instanceof ListValue) || v.length === 0) return false;
+    servePop(c, db, key, v, front, count);
+    return true;
   });
 }
 
@@ -259,18 +248,12 @@ function blockingMove(c: Client, src: string, dst: string, fromLeft: boolean, to
   if (list === null) return;
   if (list !== undefined) return moveElement(c, c.db, src, list, dst, fromLeft, toLeft);
   if (!mayBlock(c)) return c.out.nil();
-  const db = c.db;
-  blockOnKeys(c, {
-    keys: [src],
-    deadline,
-    serve(key) {
-      const v = db.get(key);
-      if (!(v instanceof ListValue) || v.length === 0) return false;
-      // A wrong-typed destination answers the error and unblocks the client, as in Redis.
-      moveElement(c, db, key, v, dst, fromLeft, toLeft);
-      return true;
-    },
-    timedOut: () => c.out.nilArray(),
+  blockUntilServed(c, [src], deadline, (db, key) => {
+    const v = db.get(key);
+    if (!(v instanceof ListValue) || v.length === 0) return false;
+    // A wrong-typed destination answers the error and unblocks the client, as in Redis.
+    moveElement(c, db, key, v, dst, fromLeft, toLeft);
+    return true;
   });
 }
 

@@ -36,7 +36,7 @@ import {
 } from "../store/types/zset.ts";
 import { ERR_NOT_FLOAT, ERR_NOT_INTEGER, ERR_SYNTAX, ERR_WRONGTYPE } from "./errors.ts";
 import { parseCursor, parseScanOptions } from "./scan.ts";
-import { blockOnKeys, signalKeyReady, timeoutOrReply } from "../store/blocking.ts";
+import { blockUntilServed, mayBlock, signalKeyReady, timeoutOrReply } from "../store/blocking.ts";
 
 const ERR_MINMAX_NOT_FLOAT = "ERR min or max is not a float";
 const ERR_MINMAX_NOT_LEX = "ERR min or max not valid string range item";
@@ -775,18 +775,12 @@ function blockingZpop(c: Client, keys: string[], last: boolean, timeoutText: str
   const found = firstZset(c, keys);
   if (found === null) return;
   if (found !== undefined) return popFrom(c, c.db, found.key, found.z, last, true, count, nested);
-  if (c.multi !== null) return c.out.nilArray();
-  const db = c.db;
-  blockOnKeys(c, {
-    keys,
-    deadline,
-    serve(key) {
-      const v = db.get(key);
-      if (!(v instanceof ZSetValue) || v.size === 0) return false;
-      popFrom(c, db, key, v, last, true, count, nested);
-      return true;
-    },
-    timedOut: () => c.out.nilArray(),
+  if (!mayBlock(c)) return c.out.nilArray();
+  blockUntilServed(c, keys, deadline, (db, key) => {
+    const v = db.get(key);
+    if (!(v instanceof ZSetValue) || v.size === 0) return false;
+    popFrom(c, db, key, v, last, true, count, nested);
+    return true;
   });
 }
 

@@ -89,6 +89,21 @@ export function isBlockedOnKeys(c: Client): boolean {
   return waiters.has(c);
 }
 
+/** Whether the client may block: not inside MULTI/EXEC (Redis's CLIENT_DENY_BLOCKING). */
+export function mayBlock(c: Client): boolean {
+  return c.multi === null;
+}
+
+/**
+ * Blocks a pop or move until one of `keys` (in the client's db) can serve it: `take(db, key)` pops
+ * and replies, or returns false when the key holds nothing for it (missing, empty, another type).
+ * A timeout replies a null array, as every blocking pop and move does in Redis.
+ */
+export function blockUntilServed(c: Client, keys: string[], deadline: number, take: (db: Db, key: string) => boolean) {
+  const db = c.db;
+  blockOnKeys(c, { keys, deadline, serve: (key) => take(db, key), timedOut: () => c.out.nilArray() });
+}
+
 /**
  * Blocks the client on keys of its current db until `spec.serve` succeeds, the deadline passes
  * or the client is unblocked. The client's read loop waits meanwhile (`c.waitFor`).
