@@ -11,30 +11,8 @@ export interface RandomStep {
   normaliser?: string;
 }
 
-/** Mulberry32: a small seeded PRNG, so a failing seed reproduces exactly. */
-export class Rng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  /** A float in [0, 1). */
-  next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  /** An integer in [lo, hi]. */
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.next() * (hi - lo + 1));
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.next() * items.length)];
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-}
+export { Rng } from "../helpers/rng.ts";
+import { Rng } from "../helpers/rng.ts";
 
 const KEYS = ["k0", "k1", "k2", "k3", "k4", "{t}a", "{t}b", "\x00\xff", "", "n0", "n1", "f0"];
 const NUMBERS = [

@@ -3,22 +3,13 @@
  * replays exactly from a seed. Every choice of a run (faults, delays, node ids) draws from one instance.
  */
 
-/** A seeded pseudo-random generator (mulberry32). */
-export class Rng {
-  private state: number;
+import { Mulberry32 } from "../helpers/rng.ts";
 
+/** The simulator's generator: mulberry32 from a mixed seed, with the draws a run needs. */
+export class Rng extends Mulberry32 {
   constructor(seed: number) {
     // Mix the seed so that neighbouring seeds do not start on neighbouring states.
-    this.state = (Math.imul(seed >>> 0, 0x9e3779b1) ^ 0x6d2b79f5) >>> 0;
-  }
-
-  /** A float in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    super(Math.imul(seed >>> 0, 0x9e3779b1) ^ 0x6d2b79f5);
   }
 
   /** An integer in [0, n). */
@@ -31,16 +22,6 @@ export class Rng {
     return min + this.int(max - min + 1);
   }
 
-  /** True with probability p. */
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-
-  /** One element of a non-empty array. */
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)];
-  }
-
   /** The elements of an array in a random order (a new array). */
   shuffle<T>(items: readonly T[]): T[] {
     const out = [...items];
@@ -49,10 +30,5 @@ export class Rng {
       [out[i], out[j]] = [out[j], out[i]];
     }
     return out;
-  }
-
-  /** The generator as the `() => number` function ClusterState takes. */
-  asFunction(): () => number {
-    return () => this.next();
   }
 }

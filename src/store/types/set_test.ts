@@ -1,26 +1,7 @@
 import assert from "node:assert/strict";
 import { compareInt64Strings, difference, intersect, isIntsetMember, SetValue, union } from "./set.ts";
 import { typeLimits } from "./limits.ts";
-
-/** A small seeded PRNG (mulberry32), so a failing case reproduces. */
-class Rng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.next() * (hi - lo + 1));
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-}
+import { Rng } from "../../../tests/helpers/rng.ts";
 
 /** Runs `fn` with set-max-intset-entries set to `limit`, restoring it afterwards. */
 function withIntsetLimit(limit: number, fn: () => void): void {

@@ -19,6 +19,7 @@ import {
   ZADD_OUT_UPDATED,
   ZSetValue,
 } from "./zset.ts";
+import { Rng } from "../../../tests/helpers/rng.ts";
 import { typeLimits } from "./limits.ts";
 
 /** Runs `fn` with other listpack limits, restoring the defaults after. */
@@ -31,17 +32,6 @@ function withLimits(entries: number, value: number, fn: () => void): void {
   } finally {
     Object.assign(typeLimits, saved);
   }
-}
-
-/** A small seeded PRNG (mulberry32) so that failures reproduce. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    let t = (state = (state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Sorted-set order of [member, score] pairs. */
@@ -223,7 +213,7 @@ Deno.test("encoding: listpack until a limit is passed, then skiplist for good", 
 /** Applies random operations to a value and to a plain model, comparing them as it goes. */
 function modelTest(seed: number, ops: number, memberSpace: number, entries: number): void {
   withLimits(entries, 64, () => {
-    const rand = prng(seed);
+    const rand = new Rng(seed).asFunction();
     const z = new ZSetValue();
     const model = new Map<string, number>();
     const sortedModel = () => [...model].sort(byKey);
@@ -290,7 +280,7 @@ Deno.test("skiplist: large sets keep rank and order through bulk removal", () =>
   withLimits(0, 64, () => {
     const z = new ZSetValue();
     const n = 50000;
-    const rand = prng(7);
+    const rand = new Rng(7).asFunction();
     for (let i = 0; i < n; i++) z.add(Math.floor(rand() * 1000), "k" + i, 0);
     z.check();
     assert.equal(z.size, n);
