@@ -8,7 +8,7 @@
  * because the resulting bytes are visible to GET.
  */
 import { Buffer } from "node:buffer";
-import { latin1Slice, latin1View } from "../resp/latin1.ts";
+import { bytesToLatin1, latin1Slice, latin1View } from "../resp/latin1.ts";
 
 /** Register index bits (Redis's HLL_P). */
 export const HLL_P = 14;
@@ -127,40 +127,10 @@ function hashString(s: string, seed: number): void {
   finish(hHi, hLo);
 }
 
-/** Hashes bytes; result in `word`. */
-function hashBytes(data: Uint8Array, seed: number): void {
-  const len = data.length;
-  mulM(0, len);
-  let hHi = word[0];
-  let hLo = word[1] ^ seed;
-  const blocks = len - (len & 7);
-  for (let i = 0; i < blocks; i += 8) {
-    const kLo = data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24);
-    const kHi = data[i + 4] | (data[i + 5] << 8) | (data[i + 6] << 16) | (data[i + 7] << 24);
-    mixBlock(hHi, hLo, kHi, kLo);
-    hHi = word[0];
-    hLo = word[1];
-  }
-  const rest = len & 7;
-  if (rest > 0) {
-    let tHi = 0;
-    let tLo = 0;
-    for (let i = rest - 1; i >= 0; i--) {
-      const byte = data[blocks + i];
-      if (i >= 4) tHi |= byte << ((i - 4) * 8);
-      else tLo |= byte << (i * 8);
-    }
-    mixTail(hHi, hLo, tHi, tLo);
-    hHi = word[0];
-    hLo = word[1];
-  }
-  finish(hHi, hLo);
-}
 
 /** MurmurHash64A of a latin1 string or of bytes, as Redis computes it (little-endian blocks). */
 export function murmurHash64A(data: string | Uint8Array, seed = HLL_HASH_SEED): bigint {
-  if (typeof data === "string") hashString(data, seed | 0);
-  else hashBytes(data, seed | 0);
+  hashString(typeof data === "string" ? data : bytesToLatin1(data), seed | 0);
   return (BigInt(word[0] >>> 0) << 32n) | BigInt(word[1] >>> 0);
 }
 
@@ -183,8 +153,7 @@ function patLenOfHash(): number {
 
 /** The register an element maps to and its run length (Redis's hllPatLen). */
 export function patLen(element: string | Uint8Array): { index: number; count: number } {
-  if (typeof element === "string") hashString(element, HLL_HASH_SEED | 0);
-  else hashBytes(element, HLL_HASH_SEED | 0);
+  hashString(typeof element === "string" ? element : bytesToLatin1(element), HLL_HASH_SEED | 0);
   const count = patLenOfHash();
   return { index: patIndex, count };
 }
@@ -610,8 +579,7 @@ export function setRegister(hll: Hll, index: number, count: number, maxBytes: nu
 
 /** Adds an element (Redis's hllAdd): 1 when a register changed, 0 when not, -1 when corrupt. */
 export function hllAdd(hll: Hll, element: string | Uint8Array, maxBytes: number): number {
-  if (typeof element === "string") hashString(element, HLL_HASH_SEED | 0);
-  else hashBytes(element, HLL_HASH_SEED | 0);
+  hashString(typeof element === "string" ? element : bytesToLatin1(element), HLL_HASH_SEED | 0);
   const count = patLenOfHash();
   return setRegister(hll, patIndex, count, maxBytes);
 }
