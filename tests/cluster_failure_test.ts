@@ -28,6 +28,21 @@ const FAST_POLL_MS = 20;
 /** Recovery after SIGCONT must come within this: FAIL is undone after 2 x node timeout, plus gossip. */
 const RECOVERY_BOUND_MS = 10_000;
 
+/** Polls every node for `ms`: all stay plain masters, nobody flagged, and cluster_state stays ok. */
+async function assertHealthyFor(nodes: { port: number }[], ms: number): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    for (const node of nodes) {
+      const view = await clusterNodes(node.port);
+      for (const line of view) {
+        assert.deepEqual(line.flags.filter((f) => f !== "myself"), ["master"], `${node.port}:\n${describeLines(view)}`);
+      }
+      assert.equal((await clusterInfo(node.port)).cluster_state, "ok");
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** CLUSTER NODES over a kept connection (cheap enough to poll every 20 ms). */
 async function nodesOver(conn: RespConnection) {
   const text = await conn.call("CLUSTER", "NODES");
@@ -110,17 +125,7 @@ serverTest("cluster fault injection: a node dropping PINGs stays up, as in Redis
   // flagged, though: its own PINGs keep reaching B and C, and any traffic counts as liveness. Checked against
   // redis-server 7.0.15: over 4.5 s, B's ping to the deaf node stayed pending and no flag appeared.
   assert.equal(await callOk(deaf.port, "DEBUG", "DROP-CLUSTER-PACKET-FILTER", "0"), "OK");
-  const filteredAt = Date.now();
-  while (Date.now() - filteredAt < 2.5 * TEST_NODE_TIMEOUT_MS) {
-    for (const node of nodes) {
-      const view = await clusterNodes(node.port);
-      for (const line of view) {
-        assert.deepEqual(line.flags.filter((f) => f !== "myself"), ["master"], `${node.port}:\n${describeLines(view)}`);
-      }
-      assert.equal((await clusterInfo(node.port)).cluster_state, "ok");
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await assertHealthyFor(nodes, 2.5 * TEST_NODE_TIMEOUT_MS);
   for (const node of [b, c]) {
     const view = await clusterNodes(node.port);
     const pingSent = lineOf(view, deafId).pingSent;
@@ -170,17 +175,7 @@ serverTest("cluster fault injection: DEBUG CLUSTERLINK KILL all: links come back
   }, 2000);
   logTiming("CLUSTERLINK KILL all -> new links both ways", elapsedMs);
   // Nobody is flagged over the next node timeout, and the cluster stays up.
-  const settleUntil = Date.now() + TEST_NODE_TIMEOUT_MS;
-  while (Date.now() < settleUntil) {
-    for (const node of nodes) {
-      const view = await clusterNodes(node.port);
-      for (const line of view) {
-        assert.deepEqual(line.flags.filter((f) => f !== "myself"), ["master"], `${node.port}:\n${describeLines(view)}`);
-      }
-      assert.equal((await clusterInfo(node.port)).cluster_state, "ok");
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await assertHealthyFor(nodes, TEST_NODE_TIMEOUT_MS);
 
   // Errors, with redis-server 7.0.15's texts.
   const unknown = "0".repeat(40);
