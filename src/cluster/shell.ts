@@ -371,15 +371,6 @@ export class ClusterShell {
   publish(channel: string, message: string, shard: boolean): void {
     this.run(() => propagatePublish(this.state, channel, message, shard));
   }
-
-  /** Bytes queued on a link (CLUSTER LINKS send-buffer-used). */
-  queuedBytes(linkId: number): number {
-    const socket = this.sockets.get(linkId);
-    if (socket === undefined) return 0;
-    let n = 0;
-    for (const b of socket.queue) n += b.length;
-    return n;
-  }
 }
 
 function concat(chunks: Uint8Array[]): Uint8Array {

@@ -353,11 +353,6 @@ export class ClusterState {
     this.emit({ kind: "log", level, text });
   }
 
-  /** Whether a node is FAIL. */
-  isFailed(node: ClusterNode): boolean {
-    return (node.flags & NODE_FAIL) !== 0;
-  }
-
   /** Masters serving at least one slot (the size failure quorums are counted against). */
   countSizedMasters(): number {
     let size = 0;

@@ -74,19 +74,9 @@ const reading = new Set<Client>();
 let ready: { db: Db; key: string }[] = [];
 const readySet = new Map<Db, Set<string>>();
 
-/** Number of clients blocked on keys. */
-export function blockedOnKeysCount(): number {
-  return waiters.size;
-}
-
 /** Whether any client waits on `key` of `db`. */
 export function hasWaiters(db: Db, key: string): boolean {
   return queues.get(db)?.has(key) ?? false;
-}
-
-/** Whether the client is blocked on keys. */
-export function isBlockedOnKeys(c: Client): boolean {
-  return waiters.has(c);
 }
 
 /** Whether the client may block: not inside MULTI/EXEC (Redis's CLIENT_DENY_BLOCKING). */

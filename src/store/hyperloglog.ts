@@ -127,7 +127,6 @@ function hashString(s: string, seed: number): void {
   finish(hHi, hLo);
 }
 
-
 /** MurmurHash64A of a latin1 string or of bytes, as Redis computes it (little-endian blocks). */
 export function murmurHash64A(data: string | Uint8Array, seed = HLL_HASH_SEED): bigint {
   hashString(typeof data === "string" ? data : bytesToLatin1(data), seed | 0);
