@@ -113,7 +113,7 @@ export class ClusterShell {
       }
     }
     const shell = new ClusterShell(config, db0, path, lock.file, state);
-    shell.refreshMyself();
+    shell.refreshSettings();
     if (fresh) {
       logger.notice(`No cluster configuration found, I'm ${state.myself.id}`);
       shell.save(true);
@@ -153,14 +153,13 @@ export class ClusterShell {
   /** Runs a state-machine step with `now`, then carries out its effects. */
   run(step: (now: number) => void): void {
     if (this.stopped) return;
-    this.refreshMyself();
     step(Date.now());
     this.applyEffects(this.state.drainEffects());
     if (this.persistWanted) this.save(this.fsyncWanted);
   }
 
-  /** Config values may change with CONFIG SET: the state reads them fresh each step. */
-  private refreshMyself(): void {
+  /** Re-reads the cluster settings from the config (at start and after CONFIG SET) and updates myself. */
+  refreshSettings(): void {
     const settings = clusterSettings(this.config);
     this.state.settings = settings;
     const me = this.state.myself;

@@ -73,6 +73,8 @@ function noActiveDefrag(v: ConfigValue): string | void {
 }
 
 const refreshLimits = (s: { refreshLimits(): void }) => void s.refreshLimits();
+/** Cluster directives the running cluster reads: CONFIG SET refreshes its settings. */
+const clusterSetting = { noEffect: false, apply: refreshLimits };
 
 const bool = (name: string, def: "yes" | "no", extra: Partial<Directive> = {}): Directive => ({
   name,
@@ -329,23 +331,23 @@ export const DIRECTIVES: Directive[] = [
 
   // --- cluster ---
   bool("cluster-enabled", "no", { ...immutable, noEffect: false }),
-  str("cluster-config-file", "nodes.conf", immutable),
-  int("cluster-node-timeout", "15000", 0, LLONG_MAX),
-  int("cluster-port", "0", 0, 65535, immutable),
+  str("cluster-config-file", "nodes.conf", { ...immutable, noEffect: false }),
+  int("cluster-node-timeout", "15000", 0, LLONG_MAX, clusterSetting),
+  int("cluster-port", "0", 0, 65535, { ...immutable, noEffect: false }),
   int("cluster-replica-validity-factor", "10", 0, INT_MAX, { aliases: ["cluster-slave-validity-factor"] }),
   int("cluster-migration-barrier", "1", 0, INT_MAX),
-  bool("cluster-allow-replica-migration", "yes"),
-  bool("cluster-require-full-coverage", "yes"),
+  bool("cluster-allow-replica-migration", "yes", clusterSetting),
+  bool("cluster-require-full-coverage", "yes", clusterSetting),
   bool("cluster-replica-no-failover", "no", { aliases: ["cluster-slave-no-failover"] }),
-  bool("cluster-allow-reads-when-down", "no"),
-  bool("cluster-allow-pubsubshard-when-down", "yes"),
+  bool("cluster-allow-reads-when-down", "no", clusterSetting),
+  bool("cluster-allow-pubsubshard-when-down", "yes", clusterSetting),
   mem("cluster-link-sendbuf-limit", "0", 0, ULLONG_MAX, { unsigned: true }),
-  nstr("cluster-announce-hostname", { validate: validHostname }),
-  enm("cluster-preferred-endpoint-type", "ip", ["ip", "hostname", "unknown-endpoint"]),
-  nstr("cluster-announce-ip"),
-  int("cluster-announce-port", "0", 0, 65535),
+  nstr("cluster-announce-hostname", { validate: validHostname, ...clusterSetting }),
+  enm("cluster-preferred-endpoint-type", "ip", ["ip", "hostname", "unknown-endpoint"], clusterSetting),
+  nstr("cluster-announce-ip", clusterSetting),
+  int("cluster-announce-port", "0", 0, 65535, clusterSetting),
   int("cluster-announce-tls-port", "0", 0, 65535),
-  int("cluster-announce-bus-port", "0", 0, 65535),
+  int("cluster-announce-bus-port", "0", 0, 65535, clusterSetting),
 
   // --- slow log, latency ---
   int("slowlog-log-slower-than", "10000", -1, LLONG_MAX, { noEffect: false, apply: refreshLimits }),
@@ -402,7 +404,7 @@ export const DIRECTIVES: Directive[] = [
     noEffect: false,
     apply: refreshLimits,
   }),
-  mem("hll-sparse-max-bytes", "3000", 0, LLONG_MAX, { unsigned: true }),
+  mem("hll-sparse-max-bytes", "3000", 0, LLONG_MAX, { unsigned: true, noEffect: false }),
   mem("stream-node-max-bytes", "4kb", 0, LLONG_MAX, { unsigned: true }),
   int("stream-node-max-entries", "100", 0, LLONG_MAX),
   bool("activerehashing", "yes"),

@@ -141,6 +141,7 @@ export class Server implements KeyspaceObserver {
     this.limits.slowlogUsec = this.config.num("slowlog-log-slower-than");
     this.limits.latencyMs = this.config.num("latency-monitor-threshold");
     refreshTypeLimits(this.config);
+    this.cluster?.refreshSettings();
   }
 
   /** Opens the listeners and starts accepting; resolves once listening. */
