@@ -16,7 +16,6 @@ import {
   CLUSTER_SLOTS,
   type ClusterNode,
   newNode,
-  NODE_FAIL,
   NODE_HANDSHAKE,
   NODE_MASTER,
   NODE_MIGRATE_TO,
