@@ -62,6 +62,10 @@ export class ClusterShell {
   onPublish: ((channel: string, message: string, shard: boolean) => void) | null = null;
   /** Told when my shard stops serving slots (set by pub/sub: their shard channels are dropped). */
   onShardSlotsLost: ((slots: number[]) => void) | null = null;
+  /** Replicate from this master's client address (null: stop replicating, become a master). */
+  onReplicate: ((master: { host: string; port: number } | null) => void) | null = null;
+  /** Pause client writes until this unix ms (0: unpause), for a manual failover on a master. */
+  onPauseWrites: ((untilMs: number) => void) | null = null;
   /** DEBUG DROP-CLUSTER-PACKET-FILTER: incoming messages of this type are dropped (-1: none). */
   dropPacketFilter = -1;
   private readonly sockets = new Map<number, LinkSocket>();
@@ -202,12 +206,14 @@ export class ClusterShell {
         case "delete-slot-keys":
           for (const slot of effect.slots) for (const key of [...this.db0.slotKeys(slot)]) this.db0.delete(key);
           break;
-        case "replicate":
-          logger.warning(
-            effect.masterId === null
-              ? "Replication is not implemented yet: nothing to stop."
-              : `Replication is not implemented yet: not replicating from ${effect.masterId}.`,
-          );
+        case "replicate": {
+          const master = effect.masterId === null ? undefined : this.state.nodes.get(effect.masterId);
+          if (effect.masterId !== null && master === undefined) break;
+          this.onReplicate?.(master === undefined ? null : { host: master.ip, port: master.port });
+          break;
+        }
+        case "pause-writes":
+          this.onPauseWrites?.(effect.untilMs);
           break;
         case "shard-slots-lost":
           this.onShardSlotsLost?.(effect.slots);

@@ -40,6 +40,8 @@ export type Effect =
   | { kind: "delete-slot-keys"; slots: number[] }
   /** Replicate from this master (null: stop replicating and become a master). */
   | { kind: "replicate"; masterId: string | null }
+  /** Pause client writes until this unix ms, 0 to resume (a master in a manual failover). */
+  | { kind: "pause-writes"; untilMs: number }
   /** My shard stopped serving these slots: their shard channels' subscribers are unsubscribed. */
   | { kind: "shard-slots-lost"; slots: number[] }
   /** Deliver a PUBLISH (or SPUBLISH, `shard`) that arrived on the bus to local subscribers. */

@@ -26,6 +26,9 @@ import { hyperloglogCommands } from "./hyperloglog.ts";
 import { pubsubCommands } from "./pubsub.ts";
 import { sortCommands } from "./sort.ts";
 import { geoCommands } from "./geo.ts";
+import { dumpRestoreCommands } from "./dump_restore.ts";
+import { persistenceCommands } from "./persistence.ts";
+import { replicationCommands } from "./replication.ts";
 
 /** All handler maps, one per family module. */
 export const ALL_COMMANDS: Record<string, Handler>[] = [
@@ -55,4 +58,7 @@ export const ALL_COMMANDS: Record<string, Handler>[] = [
   pubsubCommands,
   sortCommands,
   geoCommands,
+  dumpRestoreCommands,
+  persistenceCommands,
+  replicationCommands,
 ];
