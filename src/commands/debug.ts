@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
 import type { Handler } from "./table.ts";
 import type { Client } from "../server/client.ts";
-import type { Db, Value } from "../store/keyspace.ts";
+import type { Value } from "../store/keyspace.ts";
 import { HashValue } from "../store/types/hash.ts";
 import { SetValue } from "../store/types/set.ts";
 import { ListValue } from "../store/types/list.ts";
@@ -16,6 +16,9 @@ import { randomHex40 } from "../server/server.ts";
 import { logger } from "../log.ts";
 import { replyHelp, subcommandSyntaxError } from "./help.ts";
 import { string2ll } from "../config/parse.ts";
+import { Db } from "../store/keyspace.ts";
+import { loadRdbIntoServer, logLoad, rdbPath, saveRdbSync } from "../persistence/rdb_file.ts";
+import { loadRdb, RdbError } from "../persistence/rdb_reader.ts";
 
 const DIGEST_BYTES = 20;
 /** Redis's object type codes, mixed into each key's digest (OBJ_STRING, OBJ_LIST, ...). */
@@ -264,6 +267,46 @@ function killClusterLink(c: Client, direction: string, id: string): void {
   c.out.ok();
 }
 
+/**
+ * DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: saves dump.rdb (unless NOSAVE) and loads it back, replacing
+ * the dataset (NOFLUSH keeps it; then a key also in the file is an error unless MERGE).
+ */
+function debugReload(c: Client, argv: string[]): void {
+  let merge = false;
+  let flush = true;
+  let save = true;
+  for (const opt of argv.slice(2)) {
+    const o = opt.toLowerCase();
+    if (o === "merge") merge = true;
+    else if (o === "noflush") flush = false;
+    else if (o === "nosave") save = false;
+    else return c.error("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+  }
+  if (save && !saveRdbSync(c.server)) return c.error("ERR");
+  let bytes: Uint8Array;
+  try {
+    bytes = Deno.readFileSync(rdbPath(c.server));
+    if (!flush && !merge) {
+      // Without MERGE a key present in both is fatal in Redis; here it is refused before anything changes.
+      const probe = c.server.dbs.map((db) => new Db(db.id, c.server));
+      loadRdb(bytes, probe, true);
+      for (let i = 0; i < probe.length; i++) {
+        for (const key of probe[i].keys()) {
+          if (c.server.dbs[i].hasStored(key)) throw new RdbError("Duplicated key found in RDB file");
+        }
+      }
+    }
+    const started = performance.now();
+    const result = loadRdbIntoServer(c.server, bytes, !flush);
+    logLoad(result, (performance.now() - started) / 1000);
+  } catch (err) {
+    logger.warning(`DEBUG RELOAD failed: ${(err as Error).message}`);
+    return c.error("ERR Error trying to load the RDB dump, check server logs.");
+  }
+  logger.warning("DB reloaded by DEBUG RELOAD");
+  c.out.ok();
+}
+
 export const debugCommands: Record<string, Handler> = {
   debug(c, argv) {
     if (!debugAllowed(c)) {
@@ -308,8 +351,11 @@ export const debugCommands: Record<string, Handler> = {
       c.out.ok();
     } else if (sub === "clusterlink" && argc === 5 && argv[2].toLowerCase() === "kill") {
       killClusterLink(c, argv[3], argv[4]);
+    } else if (sub === "reload") {
+      debugReload(c, argv);
     } else if (sub === "change-repl-id" && argc === 2) {
-      c.server.replId = randomHex40();
+      c.server.repl.replId = randomHex40();
+      c.server.repl.clearReplId2();
       logger.warning("Changing replication IDs after receiving DEBUG change-repl-id");
       c.out.ok();
     } else {

@@ -1,4 +1,6 @@
 /** Expiry commands: EXPIRE PEXPIRE EXPIREAT PEXPIREAT (NX XX GT LT), TTL PTTL EXPIRETIME PEXPIRETIME, PERSIST. */
+import { propagateAs, propagation } from "../replication/propagate.ts";
+import { expiryControl } from "../store/keyspace.ts";
 import type { Handler } from "./table.ts";
 import type { Client } from "../server/client.ts";
 import { INT64_MAX, INT64_MIN, parseInt64 } from "../store/numbers.ts";
@@ -69,8 +71,14 @@ function expireGeneric(c: Client, argv: string[], relative: boolean, seconds: bo
     if (flags & EXPIRE_GT && (when <= current || current === -1)) return c.out.int(0);
     if (flags & EXPIRE_LT && current !== -1 && when >= current) return c.out.int(0);
   }
-  if (when <= Date.now()) db.delete(key);
-  else db.setExpire(key, when);
+  // A replica keeps a key its master expired in the past: the master's DEL follows.
+  if (when <= Date.now() && !expiryControl.replica) {
+    db.delete(key);
+    if (propagation.active) propagateAs([c.server.config.bool("lazyfree-lazy-expire") ? "UNLINK" : "DEL", key]);
+  } else {
+    db.setExpire(key, when);
+    if (propagation.active && command !== "pexpireat") propagateAs(["PEXPIREAT", key, String(when), ...argv.slice(3)]);
+  }
   c.server.dirty++;
   c.out.int(1);
 }

@@ -2,6 +2,7 @@
  * Hash commands, with Redis 7.0's replies and errors: HSET HSETNX HMSET HGET HMGET HDEL HEXISTS
  * HLEN HSTRLEN HKEYS HVALS HGETALL HINCRBY HINCRBYFLOAT HRANDFIELD HSCAN.
  */
+import { propagateAs, propagation } from "../replication/propagate.ts";
 import type { Handler } from "./table.ts";
 import type { Client } from "../server/client.ts";
 import { HashValue } from "../store/types/hash.ts";
@@ -214,6 +215,7 @@ export const hashCommands: Record<string, Handler> = {
     const hash = found ?? new HashValue();
     hash.set(argv[2], text);
     commit(c, key, hash, found === undefined);
+    if (propagation.active) propagateAs(["HSET", key, argv[2], text]);
     c.server.dirty++;
     c.out.bulk(text);
   },

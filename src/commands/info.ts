@@ -3,6 +3,8 @@
  * hot path). Other families can replace a section's generator with `registerInfoSection`
  * (replication, persistence, cluster) as they grow.
  */
+import { persistenceState } from "../persistence/rdb_file.ts";
+import { replicationInfoLines } from "../replication/info.ts";
 import process from "node:process";
 import type { Handler } from "./table.ts";
 import type { Command } from "./table.ts";
@@ -210,6 +212,7 @@ const SECTIONS: Record<string, InfoSection> = {
     ];
   },
   persistence(s) {
+    const ps = persistenceState;
     return [
       "loading:0",
       "async_loading:0",
@@ -220,15 +223,15 @@ const SECTIONS: Record<string, InfoSection> = {
       "current_save_keys_processed:0",
       "current_save_keys_total:0",
       `rdb_changes_since_last_save:${s.dirty}`,
-      "rdb_bgsave_in_progress:0",
+      `rdb_bgsave_in_progress:${ps.bgsaveInProgress ? 1 : 0}`,
       `rdb_last_save_time:${s.lastSave}`,
-      "rdb_last_bgsave_status:ok",
-      "rdb_last_bgsave_time_sec:-1",
-      "rdb_current_bgsave_time_sec:-1",
-      "rdb_saves:0",
+      `rdb_last_bgsave_status:${ps.lastSaveOk ? "ok" : "err"}`,
+      `rdb_last_bgsave_time_sec:${ps.lastBgsaveSeconds}`,
+      `rdb_current_bgsave_time_sec:${ps.bgsaveInProgress ? Math.floor((Date.now() - ps.bgsaveStartedMs) / 1000) : -1}`,
+      `rdb_saves:${ps.saves}`,
       "rdb_last_cow_size:0",
-      "rdb_last_load_keys_expired:0",
-      "rdb_last_load_keys_loaded:0",
+      `rdb_last_load_keys_expired:${ps.lastLoadKeysExpired}`,
+      `rdb_last_load_keys_loaded:${ps.lastLoadKeysLoaded}`,
       `aof_enabled:${configOr(s, "appendonly", false) ? 1 : 0}`,
       "aof_rewrite_in_progress:0",
       "aof_rewrite_scheduled:0",
@@ -259,9 +262,9 @@ const SECTIONS: Record<string, InfoSection> = {
       "instantaneous_input_repl_kbps:0.00",
       "instantaneous_output_repl_kbps:0.00",
       `rejected_connections:${st.rejectedConnections}`,
-      "sync_full:0",
-      "sync_partial_ok:0",
-      "sync_partial_err:0",
+      `sync_full:${s.repl.stats.syncFull}`,
+      `sync_partial_ok:${s.repl.stats.syncPartialOk}`,
+      `sync_partial_err:${s.repl.stats.syncPartialErr}`,
       `expired_keys:${st.expiredKeys}`,
       "expired_stale_perc:0.00",
       `expired_time_cap_reached_count:${st.expiredTimeCapReached}`,
@@ -300,19 +303,7 @@ const SECTIONS: Record<string, InfoSection> = {
     ];
   },
   replication(s) {
-    return [
-      "role:master",
-      "connected_slaves:0",
-      "master_failover_state:no-failover",
-      `master_replid:${s.replId}`,
-      "master_replid2:0000000000000000000000000000000000000000",
-      "master_repl_offset:0",
-      "second_repl_offset:-1",
-      "repl_backlog_active:0",
-      `repl_backlog_size:${configOr(s, "repl-backlog-size", 1048576)}`,
-      "repl_backlog_first_byte_offset:0",
-      "repl_backlog_histlen:0",
-    ];
+    return replicationInfoLines(s);
   },
   cpu() {
     const u = process.cpuUsage();

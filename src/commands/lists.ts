@@ -4,6 +4,7 @@
  * BLMOVE BRPOPLPUSH BLMPOP (src/store/blocking.ts keeps the waiting clients). Arguments are
  * checked in Redis's order: some commands look the key up before parsing their numbers.
  */
+import { replicateAs } from "../replication/propagate.ts";
 import type { Handler } from "./table.ts";
 import type { Client } from "../server/client.ts";
 import type { Db } from "../store/keyspace.ts";
@@ -234,7 +235,13 @@ function blockingPop(c: Client, keys: string[], front: boolean, timeoutText: str
 
 /** Pops for a blocking pop command, at once or when served. */
 function servePop(c: Client, db: Db, key: string, list: ListValue, front: boolean, count: number): void {
-  if (count !== -1) return popWithKey(c, db, key, list, front, count);
+  const popCommand = front ? "LPOP" : "RPOP";
+  if (count !== -1) {
+    const popped = Math.min(count, list.length);
+    popWithKey(c, db, key, list, front, count);
+    return replicateAs(db.id, [popCommand, key, String(popped)]);
+  }
+  replicateAs(db.id, [popCommand, key]);
   c.out.array(2);
   c.out.bulk(key);
   c.out.bulk((front ? list.popFront() : list.popBack())!);
@@ -243,16 +250,34 @@ function servePop(c: Client, db: Db, key: string, list: ListValue, front: boolea
 }
 
 /** BLMOVE / BRPOPLPUSH once the arguments are parsed: Redis's blmoveGenericCommand. */
-function blockingMove(c: Client, src: string, dst: string, fromLeft: boolean, toLeft: boolean, deadline: number) {
+function blockingMove(
+  c: Client,
+  src: string,
+  dst: string,
+  fromLeft: boolean,
+  toLeft: boolean,
+  deadline: number,
+  rpoplpush: boolean,
+) {
   const list = writeList(c, src);
   if (list === null) return;
-  if (list !== undefined) return moveElement(c, c.db, src, list, dst, fromLeft, toLeft);
+  // Replicated as the non-blocking form, as Redis does.
+  const moveAndReplicate = (db: Db, list: ListValue) => {
+    const before = c.server.dirty;
+    moveElement(c, db, src, list, dst, fromLeft, toLeft);
+    if (c.server.dirty === before) return;
+    replicateAs(
+      db.id,
+      rpoplpush ? ["RPOPLPUSH", src, dst] : ["LMOVE", src, dst, fromLeft ? "LEFT" : "RIGHT", toLeft ? "LEFT" : "RIGHT"],
+    );
+  };
+  if (list !== undefined) return moveAndReplicate(c.db, list);
   if (!mayBlock(c)) return c.out.nil();
   blockUntilServed(c, [src], deadline, (db, key) => {
     const v = db.get(key);
     if (!(v instanceof ListValue) || v.length === 0) return false;
     // A wrong-typed destination answers the error and unblocks the client, as in Redis.
-    moveElement(c, db, key, v, dst, fromLeft, toLeft);
+    moveAndReplicate(db, v);
     return true;
   });
 }
@@ -426,7 +451,7 @@ export const listCommands: Record<string, Handler> = {
     const found = firstList(c, args.keys);
     if (found === null) return;
     if (found === undefined) return c.out.nilArray();
-    popWithKey(c, c.db, found.key, found.list, args.front, args.count);
+    servePop(c, c.db, found.key, found.list, args.front, args.count);
   },
 
   blpop: (c, argv) => blockingPop(c, argv.slice(1, -1), true, argv[argv.length - 1], -1),
@@ -445,12 +470,12 @@ export const listCommands: Record<string, Handler> = {
     if (toLeft === null) return;
     const deadline = timeoutOrReply(c, argv[5]);
     if (deadline === null) return;
-    blockingMove(c, argv[1], argv[2], fromLeft, toLeft, deadline);
+    blockingMove(c, argv[1], argv[2], fromLeft, toLeft, deadline, false);
   },
 
   brpoplpush(c, argv) {
     const deadline = timeoutOrReply(c, argv[3]);
     if (deadline === null) return;
-    blockingMove(c, argv[1], argv[2], false, true, deadline);
+    blockingMove(c, argv[1], argv[2], false, true, deadline, true);
   },
 };

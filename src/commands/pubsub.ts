@@ -3,6 +3,7 @@
  * SPUBLISH and PUBSUB introspection, with Redis 7.0's replies. The registry and delivery live in
  * src/server/pubsub.ts.
  */
+import { forcePropagation } from "../replication/propagate.ts";
 import type { Handler } from "./table.ts";
 import type { Client } from "../server/client.ts";
 import { connectionResetHooks } from "./connection.ts";
@@ -40,7 +41,9 @@ connectionResetHooks.push(unsubscribeAll);
 /** PUBLISH / SPUBLISH: local delivery, then the cluster bus; the reply counts local receivers only. */
 function publish(c: Client, argv: string[], shard: boolean): void {
   const receivers = publishMessage(c.server, argv[1], argv[2], shard);
-  c.server.cluster?.publish(argv[1], argv[2], shard);
+  // The bus carries it across a cluster; outside one, replicas get it in the stream.
+  if (c.server.cluster !== null) c.server.cluster.publish(argv[1], argv[2], shard);
+  else forcePropagation();
   c.out.int(receivers);
 }
 

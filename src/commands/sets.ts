@@ -4,6 +4,7 @@
  * Orders follow Redis where it defines them (an intset iterates numerically); the algorithms
  * that decide a result's encoding follow t_set.c.
  */
+import { alsoPropagate, preventPropagation, propagateAs, propagation } from "../replication/propagate.ts";
 import type { Handler } from "./table.ts";
 import type { Client } from "../server/client.ts";
 import { difference, intersect, SetValue, union } from "../store/types/set.ts";
@@ -126,11 +127,18 @@ function spopWithCount(c: Client, argv: string[]): void {
     c.db.lookupRead(key);
     replySet(c, union([set]).members());
     c.db.delete(key);
+    if (propagation.active) propagateAs(["DEL", key]);
     return;
   }
+  // Replicated as one SREM per popped member, as Redis 7.0 does.
+  if (propagation.active) preventPropagation();
   if ((size - count) * SPOP_MOVE_STRATEGY_MUL > count) {
     c.out.set(count);
-    for (let i = 0; i < count; i++) c.out.bulk(set.popRandom());
+    for (let i = 0; i < count; i++) {
+      const member = set.popRandom();
+      c.out.bulk(member);
+      if (propagation.active) alsoPropagate(c.db.id, ["SREM", key, member]);
+    }
     c.db.touchModified(key);
     return;
   }
@@ -142,7 +150,9 @@ function spopWithCount(c: Client, argv: string[]): void {
     kept ??= SetValue.forMember(member);
     kept.add(member);
   }
-  replySet(c, set.members());
+  const popped = set.members();
+  replySet(c, popped);
+  if (propagation.active) { for (const member of popped) alsoPropagate(c.db.id, ["SREM", key, member]); }
   c.db.update(key, kept!);
 }
 
@@ -231,9 +241,11 @@ export const setCommands: Record<string, Handler> = {
     const set = lookupSet(c, key, true);
     if (set === null) return;
     if (set === undefined) return c.out.nil();
-    c.out.bulk(set.popRandom());
+    const member = set.popRandom();
+    c.out.bulk(member);
     afterRemoval(c, key, set);
     c.server.dirty++;
+    if (propagation.active) propagateAs(["SREM", key, member]);
   },
 
   srandmember(c, argv) {

@@ -3,6 +3,7 @@
  * PSETEX MGET MSET MSETNX GETSET GETDEL GETEX INCR/DECR family INCRBYFLOAT APPEND STRLEN
  * GETRANGE SUBSTR SETRANGE LCS. GET and plain SET stay minimal: they are the hot path.
  */
+import { propagateAs, propagation } from "../replication/propagate.ts";
 import type { Handler } from "./table.ts";
 import type { Client } from "../server/client.ts";
 import { ENC_EMBSTR, ENC_RAW, type Value } from "../store/keyspace.ts";
@@ -140,6 +141,10 @@ function setGeneric(
   }
   c.db.set(key, value, (flags & KEEPTTL) !== 0, when);
   c.server.dirty++;
+  // Replicas get an absolute time, as Redis sends it.
+  if (when !== undefined && (flags & PXAT) === 0 && propagation.active) {
+    propagateAs(["SET", key, value, "PXAT", String(when)]);
+  }
   if (!(flags & SET_GET)) {
     if (okReply) okReply();
     else c.out.ok();
@@ -351,11 +356,14 @@ export const stringCommands: Record<string, Handler> = {
     if (opts.flags & (EXAT | PXAT) && when <= Date.now()) {
       c.db.delete(key);
       c.server.dirty++;
+      if (propagation.active) propagateAs([c.server.config.bool("lazyfree-lazy-expire") ? "UNLINK" : "DEL", key]);
     } else if (opts.expire !== null) {
       c.db.setExpire(key, when);
       c.server.dirty++;
+      if (propagation.active) propagateAs(["PEXPIREAT", key, String(when)]);
     } else if (opts.flags & PERSIST) {
       if (c.db.persist(key)) c.server.dirty++;
+      if (propagation.active) propagateAs(["PERSIST", key]);
     }
   },
   getdel(c, argv) {
@@ -363,12 +371,14 @@ export const stringCommands: Record<string, Handler> = {
     if (r.ok && r.found) {
       c.db.delete(argv[1]);
       c.server.dirty++;
+      if (propagation.active) propagateAs(["DEL", argv[1]]);
     }
   },
   getset(c, argv) {
     if (!replyGet(c, argv[1]).ok) return;
     c.db.setKey(argv[1], argv[2]);
     c.server.dirty++;
+    if (propagation.active) propagateAs(["SET", argv[1], argv[2]]);
   },
   mget(c, argv) {
     c.out.array(argv.length - 1);
@@ -423,6 +433,7 @@ export const stringCommands: Record<string, Handler> = {
     if (old === undefined) c.db.set(argv[1], text, false, undefined, ENC_EMBSTR);
     else c.db.update(argv[1], text, ENC_EMBSTR);
     c.server.dirty++;
+    if (propagation.active) propagateAs(["SET", argv[1], text, "KEEPTTL"]);
     c.out.bulk(text);
   },
   append(c, argv) {

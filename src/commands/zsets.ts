@@ -6,6 +6,7 @@
  * (src/store/blocking.ts keeps the waiting clients), ZRANDMEMBER, ZUNION ZINTER ZDIFF ZINTERCARD
  * and their STORE forms (WEIGHTS, AGGREGATE; plain sets count with score 1), ZSCAN.
  */
+import { replicateAs } from "../replication/propagate.ts";
 import type { Handler } from "./table.ts";
 import type { Client } from "../server/client.ts";
 import type { Db, Value } from "../store/keyspace.ts";
@@ -759,7 +760,10 @@ function mpopArgsOrReply(c: Client, argv: string[], at: number): MpopArgs | null
 function zmpop(c: Client, argv: string[]): void {
   const args = mpopArgsOrReply(c, argv, 1);
   if (args === null) return;
-  genericZpop(c, args.keys, args.last, true, args.count, true, true);
+  const found = firstZset(c, args.keys);
+  if (found === null) return;
+  if (found === undefined) return c.out.nilArray();
+  popAndReplicate(c, c.db, found.key, found.z, args.last, args.count, true);
 }
 
 // --- Blocking pops ----------------------------------------------------------------------------
@@ -774,14 +778,23 @@ function blockingZpop(c: Client, keys: string[], last: boolean, timeoutText: str
   if (deadline === null) return;
   const found = firstZset(c, keys);
   if (found === null) return;
-  if (found !== undefined) return popFrom(c, c.db, found.key, found.z, last, true, count, nested);
+  if (found !== undefined) return popAndReplicate(c, c.db, found.key, found.z, last, count, nested);
   if (!mayBlock(c)) return c.out.nilArray();
   blockUntilServed(c, keys, deadline, (db, key) => {
     const v = db.get(key);
     if (!(v instanceof ZSetValue) || v.size === 0) return false;
-    popFrom(c, db, key, v, last, true, count, nested);
+    popAndReplicate(c, db, key, v, last, count, nested);
     return true;
   });
+}
+
+/** A blocking pop's pop, replicated as ZPOPMIN / ZPOPMAX (with the count popped for BZMPOP), as Redis does. */
+function popAndReplicate(c: Client, db: Db, key: string, z: ZSetValue, last: boolean, count: number, nested: boolean) {
+  const popped = Math.min(count === -1 ? 1 : count, z.size);
+  popFrom(c, db, key, z, last, true, count, nested);
+  const argv = [last ? "ZPOPMAX" : "ZPOPMIN", key];
+  if (nested) argv.push(String(popped));
+  replicateAs(db.id, argv);
 }
 
 function bzmpop(c: Client, argv: string[]): void {

@@ -8,6 +8,7 @@ import { logger, type LogLevel } from "../log.ts";
 import * as special from "./special.ts";
 import { refreshAccessClock } from "../store/access_clock.ts";
 import type { Db } from "../store/keyspace.ts";
+import type { Server } from "../server/server.ts";
 
 /**
  * Eviction settings the keyspace's access clock caches (OBJECT FREQ/IDLETIME, LFU counters); a
@@ -75,6 +76,13 @@ function noActiveDefrag(v: ConfigValue): string | void {
 const refreshLimits = (s: { refreshLimits(): void }) => void s.refreshLimits();
 /** Cluster directives the running cluster reads: CONFIG SET refreshes its settings. */
 const clusterSetting = { noEffect: false, apply: refreshLimits };
+/** Replication directives: read when used. */
+const replSetting = { noEffect: false };
+
+/** CONFIG SET repl-backlog-size resizes the backlog at once, keeping its newest bytes. */
+function resizeBacklog(server: Server, value: ConfigValue): void {
+  server.repl.backlog?.resize(value as number);
+}
 
 const bool = (name: string, def: "yes" | "no", extra: Partial<Directive> = {}): Directive => ({
   name,
@@ -241,29 +249,28 @@ export const DIRECTIVES: Directive[] = [
     parse: (args) => special.parseReplicaOf(args),
     format: (v) => (v as string[]).join(" "),
     rewrite: special.rewriteReplicaOf,
-    noEffect: true,
   },
-  nstr("masterauth"),
-  nstr("masteruser"),
-  bool("replica-serve-stale-data", "yes", { aliases: ["slave-serve-stale-data"] }),
-  bool("replica-read-only", "yes", { aliases: ["slave-read-only"] }),
-  bool("repl-diskless-sync", "yes"),
-  int("repl-diskless-sync-delay", "5", 0, INT_MAX),
-  int("repl-diskless-sync-max-replicas", "0", 0, INT_MAX),
+  nstr("masterauth", replSetting),
+  nstr("masteruser", replSetting),
+  bool("replica-serve-stale-data", "yes", { aliases: ["slave-serve-stale-data"], ...replSetting }),
+  bool("replica-read-only", "yes", { aliases: ["slave-read-only"], ...replSetting }),
+  bool("repl-diskless-sync", "yes", replSetting),
+  int("repl-diskless-sync-delay", "5", 0, INT_MAX, replSetting),
+  int("repl-diskless-sync-max-replicas", "0", 0, INT_MAX, replSetting),
   enm("repl-diskless-load", "disabled", ["disabled", "on-empty-db", "swapdb"]),
-  int("repl-ping-replica-period", "10", 1, INT_MAX, { aliases: ["repl-ping-slave-period"] }),
-  int("repl-timeout", "60", 1, INT_MAX),
+  int("repl-ping-replica-period", "10", 1, INT_MAX, { aliases: ["repl-ping-slave-period"], ...replSetting }),
+  int("repl-timeout", "60", 1, INT_MAX, replSetting),
   bool("repl-disable-tcp-nodelay", "no"),
-  mem("repl-backlog-size", "1mb", 1, LLONG_MAX),
-  int("repl-backlog-ttl", "3600", 0, LLONG_MAX),
-  int("replica-priority", "100", 0, INT_MAX, { aliases: ["slave-priority"] }),
+  mem("repl-backlog-size", "1mb", 1, LLONG_MAX, { noEffect: false, apply: resizeBacklog }),
+  int("repl-backlog-ttl", "3600", 0, LLONG_MAX, replSetting),
+  int("replica-priority", "100", 0, INT_MAX, { aliases: ["slave-priority"], ...replSetting }),
   enm("propagation-error-behavior", "ignore", ["ignore", "panic", "panic-on-replicas"]),
   bool("replica-ignore-disk-write-errors", "no"),
-  bool("replica-announced", "yes"),
+  bool("replica-announced", "yes", replSetting),
   int("min-replicas-to-write", "0", 0, INT_MAX, { aliases: ["min-slaves-to-write"] }),
   int("min-replicas-max-lag", "10", 0, INT_MAX, { aliases: ["min-slaves-max-lag"] }),
-  nstr("replica-announce-ip", { aliases: ["slave-announce-ip"] }),
-  int("replica-announce-port", "0", 0, 65535, { aliases: ["slave-announce-port"] }),
+  nstr("replica-announce-ip", { aliases: ["slave-announce-ip"], ...replSetting }),
+  int("replica-announce-port", "0", 0, 65535, { aliases: ["slave-announce-port"], ...replSetting }),
 
   // --- keys tracking, security ---
   int("tracking-table-max-keys", "1000000", 0, LLONG_MAX),
@@ -290,7 +297,7 @@ export const DIRECTIVES: Directive[] = [
   bool("replica-ignore-maxmemory", "yes", { aliases: ["slave-ignore-maxmemory"] }),
   int("active-expire-effort", "1", 1, 10),
   bool("lazyfree-lazy-eviction", "no"),
-  bool("lazyfree-lazy-expire", "no"),
+  bool("lazyfree-lazy-expire", "no", replSetting),
   bool("lazyfree-lazy-server-del", "no"),
   bool("replica-lazy-flush", "no", { aliases: ["slave-lazy-flush"] }),
   bool("lazyfree-lazy-user-del", "no"),
@@ -334,11 +341,14 @@ export const DIRECTIVES: Directive[] = [
   str("cluster-config-file", "nodes.conf", { ...immutable, noEffect: false }),
   int("cluster-node-timeout", "15000", 0, LLONG_MAX, clusterSetting),
   int("cluster-port", "0", 0, 65535, { ...immutable, noEffect: false }),
-  int("cluster-replica-validity-factor", "10", 0, INT_MAX, { aliases: ["cluster-slave-validity-factor"] }),
-  int("cluster-migration-barrier", "1", 0, INT_MAX),
+  int("cluster-replica-validity-factor", "10", 0, INT_MAX, {
+    aliases: ["cluster-slave-validity-factor"],
+    ...clusterSetting,
+  }),
+  int("cluster-migration-barrier", "1", 0, INT_MAX, clusterSetting),
   bool("cluster-allow-replica-migration", "yes", clusterSetting),
   bool("cluster-require-full-coverage", "yes", clusterSetting),
-  bool("cluster-replica-no-failover", "no", { aliases: ["cluster-slave-no-failover"] }),
+  bool("cluster-replica-no-failover", "no", { aliases: ["cluster-slave-no-failover"], ...clusterSetting }),
   bool("cluster-allow-reads-when-down", "no", clusterSetting),
   bool("cluster-allow-pubsubshard-when-down", "yes", clusterSetting),
   mem("cluster-link-sendbuf-limit", "0", 0, ULLONG_MAX, { unsigned: true }),
@@ -348,6 +358,11 @@ export const DIRECTIVES: Directive[] = [
   int("cluster-announce-port", "0", 0, 65535, clusterSetting),
   int("cluster-announce-tls-port", "0", 0, 65535),
   int("cluster-announce-bus-port", "0", 0, 65535, clusterSetting),
+  // Tessera-only (hidden, so CONFIG GET * matches Redis): the election delay's terms and the write fence.
+  int("cluster-election-base-delay-ms", "500", 0, 60000, { hidden: true, ...clusterSetting }),
+  int("cluster-election-random-delay-ms", "500", 0, 60000, { hidden: true, ...clusterSetting }),
+  int("cluster-election-rank-delay-ms", "1000", 0, 60000, { hidden: true, ...clusterSetting }),
+  int("cluster-write-fence-percent", "90", 0, 100, { hidden: true, ...clusterSetting }),
 
   // --- slow log, latency ---
   int("slowlog-log-slower-than", "10000", -1, LLONG_MAX, { noEffect: false, apply: refreshLimits }),

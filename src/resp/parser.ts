@@ -62,8 +62,15 @@ export class RespParser {
   error: string | null = null;
   /** Whether the connection still has to authenticate (tightens limits as Redis does). */
   authRequired = false;
+  /** Bytes ever received (a replica's master stream offset is counted from it). */
+  received = 0;
 
-  constructor(private readonly limits: ParserLimits) {}
+  constructor(private limits: ParserLimits) {}
+
+  /** Uses other limits (a replica's master link is exempt from the client ones). */
+  setLimits(limits: ParserLimits): void {
+    this.limits = limits;
+  }
 
   /** Bytes buffered but not yet parsed into a command (the query buffer). */
   get buffered(): number {
@@ -79,6 +86,7 @@ export class RespParser {
   /** Marks `n` bytes written into `writable()` as received. */
   commit(n: number): void {
     this.end += n;
+    this.received += n;
   }
 
   /** Appends bytes (for tests and callers that do not read in place). */

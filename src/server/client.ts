@@ -12,6 +12,9 @@ import { BatchTimer } from "./batch_timer.ts";
 import { logger } from "../log.ts";
 import { clientInfoString } from "./client_info.ts";
 import { type ClientSubscriptions, unsubscribeAll } from "./pubsub.ts";
+import type { ReplicaPeer } from "../replication/master_side.ts";
+import type { MasterLink } from "../replication/master_link.ts";
+import { expiryControl } from "../store/keyspace.ts";
 
 /** Bytes asked of each read. */
 const READ_CHUNK_BYTES = 16 * 1024;
@@ -87,6 +90,12 @@ export class Client {
   /** Whether this connection is a replica / master link (client types for CLIENT LIST / KILL). */
   isReplica = false;
   isMaster = false;
+  /** Replication state of a replica connection (REPLCONF / PSYNC), null for other clients. */
+  replicaPeer: ReplicaPeer | null = null;
+  /** On a replica, the link whose master stream this client runs; null for other clients. */
+  masterLink: MasterLink | null = null;
+  /** master_repl_offset after this client's last command: what WAIT waits for. */
+  woff = 0;
   /** Unix seconds when the soft output limit was first exceeded, 0 when below it. */
   obufSoftLimitSince = 0;
   /** Highest reply-buffer size seen (CLIENT LIST `rbp=`). */
@@ -178,6 +187,8 @@ export class Client {
   async run(): Promise<void> {
     const parser = this.parser;
     try {
+      // A master link hands over bytes that arrived with the snapshot.
+      if (parser.buffered > 0) await this.processInput();
       while (!this.closed) {
         // A read started while the client was blocked on keys feeds its bytes to the parser itself.
         const pending = this.pendingRead;
@@ -188,7 +199,7 @@ export class Client {
         this.server.stats.netInputBytes += n;
         this.server.stats.readsProcessed++;
         this.lastInteraction = Date.now();
-        if (parser.buffered > this.server.limits.queryBufferLimit) {
+        if (parser.buffered > this.server.limits.queryBufferLimit && !this.isMaster) {
           logger.warning(`Closing client that reached max query buffer length: ${this.describe()}`);
           break;
         }
@@ -240,7 +251,14 @@ export class Client {
           }
           return;
         }
-        dispatch(this, argv);
+        if (this.masterLink === null) {
+          dispatch(this, argv);
+        } else {
+          expiryControl.fromMaster = true;
+          dispatch(this, argv);
+          expiryControl.fromMaster = false;
+          this.masterLink.commandApplied(this, argv);
+        }
       }
     } finally {
       timer.end(this);

@@ -15,10 +15,14 @@ import {
   CMD_NO_MULTI,
   CMD_SKIP_MONITOR,
   CMD_SKIP_SLOWLOG,
+  CMD_STALE,
+  CMD_WRITE,
   type Command,
 } from "../commands/table.ts";
 import { discardTransaction } from "../commands/transactions.ts";
 import { afterCommand } from "../store/blocking.ts";
+import { flushPropagation, propagation } from "../replication/propagate.ts";
+import { expiryControl } from "../store/keyspace.ts";
 import { ALLOWED_WHEN_SUBSCRIBED, restoreKeptPushes, subscribedModeError } from "./pubsub.ts";
 
 /** Commands that run at once even inside MULTI (Redis's processCommand list). */
@@ -102,15 +106,17 @@ export function dispatch(c: Client, argv: string[]): void {
   if (cmd !== null) {
     if (!c.authenticated && (cmd.flags & CMD_NO_AUTH) === 0 && authRequired(c)) {
       rejectCommand(c, "NOAUTH Authentication required.", cmd, argv);
-    } else if (c.server.cluster !== null && redirectedByCluster(c, cmd, argv)) {
+    } else if (c.server.cluster !== null && !c.isMaster && redirectedByCluster(c, cmd, argv)) {
       // answered with MOVED / ASK / CROSSSLOT / TRYAGAIN / CLUSTERDOWN
+    } else if (expiryControl.replica && refusedOnReplica(c, cmd)) {
+      // READONLY, or a stale replica's MASTERDOWN
     } else if (
       c.subCount + c.psubCount + c.ssubCount !== 0 && c.resp === 2 && !ALLOWED_WHEN_SUBSCRIBED.has(cmd.fullname)
     ) {
       rejectCommand(c, subscribedModeError(cmd.fullname), cmd, argv);
       // A refused CLIENT REPLY changes nothing: its error obeys the current reply mode like any other.
       if (c.replyMode !== "on") applyReplyMode(c, null, outBefore);
-    } else if (c.server.pauseUntil !== 0 && c.server.mustPostpone(c, cmd)) {
+    } else if (c.server.pauseUntil !== 0 && !c.isMaster && c.server.mustPostpone(c, cmd)) {
       // CLIENT PAUSE: the read loop waits, then the command goes through dispatch again
       // (CLIENT REPLY is applied then, to the reply it really writes).
       c.waitFor = c.server.pauseEnded!.then(() => dispatch(c, argv));
@@ -145,6 +151,31 @@ function redirectedByCluster(c: Client, cmd: Command, argv: string[]): boolean {
   cmd.stats.rejectedCalls++;
   server.replyError(c, error);
   return true;
+}
+
+/**
+ * A replica refuses writes from its clients (`replica-read-only`), and with
+ * `replica-serve-stale-data no` most commands while its master link is down, as Redis does.
+ */
+function refusedOnReplica(c: Client, cmd: Command): boolean {
+  if (c.isMaster) return false;
+  const config = c.server.config;
+  if ((cmd.flags & CMD_WRITE) !== 0 && config.bool("replica-read-only")) {
+    rejectCommand(c, "READONLY You can't write against a read only replica.", cmd);
+    return true;
+  }
+  if (
+    (cmd.flags & CMD_STALE) === 0 && !config.bool("replica-serve-stale-data") &&
+    c.server.repl.link?.state !== "connected"
+  ) {
+    rejectCommand(
+      c,
+      "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+      cmd,
+    );
+    return true;
+  }
+  return false;
 }
 
 /** Queues a command inside MULTI (Redis's queueMultiCommand), or refuses a no_multi one. */
@@ -191,6 +222,22 @@ export function call(c: Client, cmd: Command, argv: string[]): void {
   errorMark = stats.errorReplies;
   const previous = server.currentClient;
   server.currentClient = c;
+  const prop = propagation;
+  const propagating = prop.active && !c.isMaster;
+  let dirtyBefore = 0;
+  let outerRewritten: string[] | null = null;
+  let outerPrevented = false;
+  let outerForced = false;
+  if (propagating) {
+    dirtyBefore = server.dirty;
+    outerRewritten = prop.rewritten;
+    outerPrevented = prop.prevented;
+    outerForced = prop.forced;
+    prop.rewritten = null;
+    prop.prevented = false;
+    prop.forced = false;
+    prop.depth++;
+  }
   if ((cmd.flags & CMD_BATCH_TIMED) !== 0 && timer.startedAt >= 0) {
     runHandler(c, cmd, argv);
     timer.addFast(cmd, argv);
@@ -204,6 +251,17 @@ export function call(c: Client, cmd: Command, argv: string[]): void {
     if ((cmd.flags & CMD_SKIP_SLOWLOG) === 0) server.slowlogCheck(c, argv, usec, cmd);
   }
   server.currentClient = previous;
+  if (propagating) {
+    // EXEC propagates the commands it ran, not itself.
+    if (!prop.prevented && (server.dirty > dirtyBefore || prop.forced) && cmd.fullname !== "exec") {
+      prop.pending.push({ db: c.db.id, argv: prop.rewritten ?? argv });
+    }
+    prop.rewritten = outerRewritten;
+    prop.prevented = outerPrevented;
+    prop.forced = outerForced;
+    if (--prop.depth === 0) flushPropagation();
+    c.woff = server.repl.offset;
+  }
   cmd.stats.calls++;
   if (stats.errorReplies !== errorMark) cmd.stats.failedCalls++;
   errorMark = stats.errorReplies;

@@ -17,6 +17,10 @@ import { InstantaneousMetric } from "./metrics.ts";
 import { CMD_FAST, CMD_WRITE, type Command } from "../commands/table.ts";
 import type { ClusterShell } from "../cluster/shell.ts";
 import { refreshTypeLimits } from "../store/types/limits.ts";
+import { Replication } from "../replication/replication.ts";
+import { replicaClosed } from "../replication/master_side.ts";
+import { replicationCron } from "../replication/cron.ts";
+import { alsoPropagate, propagation } from "../replication/propagate.ts";
 
 /** Server-wide counters reported by INFO stats. */
 export class ServerStats {
@@ -97,12 +101,9 @@ export class Server implements KeyspaceObserver {
   private pauseResolve: (() => void) | null = null;
   private pauseTimer: ReturnType<typeof setTimeout> | undefined;
   activeExpireEnabled = true;
-  /** INFO run_id and master_replid: random per process, as in Redis. */
+  /** INFO run_id: random per process, as in Redis. */
   readonly runId = randomHex40();
-  replId = randomHex40();
   readonly latency = new LatencyMonitor();
-  /** The master this server replicates from (`replicaof`), null for a master. */
-  masterHost: string | null = null;
   /** Heap bytes at start-up and the highest seen (INFO used_memory_startup / used_memory_peak). */
   readonly memoryStartup = Deno.memoryUsage().heapUsed;
   memoryPeak = this.memoryStartup;
@@ -122,6 +123,11 @@ export class Server implements KeyspaceObserver {
   readonly keyInDb0 = (key: string): boolean => this.dbs[0].has(key);
   /** The cluster bus and state when `cluster-enabled yes`, else null. */
   cluster: ClusterShell | null = null;
+  /** Replication IDs, offset, backlog, replicas and the link to my master. */
+  readonly repl: Replication = new Replication(this);
+  /** Seconds counter of the replication cron (Redis's replicationCron runs once a second). */
+  private replCronTick = 0;
+  private lastReplCron = 0;
   /** Called when SHUTDOWN stops the server; start-up resolves the process exit with it. */
   onShutdown: (() => void) | null = null;
 
@@ -207,6 +213,7 @@ export class Server implements KeyspaceObserver {
     this.freeFds.push(c.fd);
     this.freeFds.sort((a, b) => b - a);
     unwatchAll(c);
+    if (c.replicaPeer !== null) replicaClosed(this.repl, c);
   }
 
   /** Writes an error reply and counts it for INFO errorstats. */
@@ -228,9 +235,21 @@ export class Server implements KeyspaceObserver {
     }
   }
 
-  /** The replication role HELLO reports (`replica` once replication sets `masterHost`). */
+  /** The master this server replicates from, null for a master. */
+  get masterHost(): string | null {
+    return this.repl.link?.host ?? null;
+  }
+
+  /** The replication role HELLO reports. */
   role(): "master" | "replica" {
-    return this.masterHost === null ? "master" : "replica";
+    return this.repl.isReplica ? "replica" : "master";
+  }
+
+  /** Registers a client on a connection this server opened itself (a replica's link to its master). */
+  attachClient(conn: Deno.TcpConn): Client {
+    const client = new Client(this, conn, this.nextClientId++);
+    this.clients.set(client.id, client);
+    return client;
   }
 
   /** A file descriptor number for a new client (CLIENT LIST `fd=`). */
@@ -322,8 +341,9 @@ export class Server implements KeyspaceObserver {
     touchWatchedKey(db, key);
   }
 
-  keyExpired(_db: Db, _key: string): void {
+  keyExpired(db: Db, key: string): void {
     this.stats.expiredKeys++;
+    if (propagation.active) alsoPropagate(db.id, [this.config.bool("lazyfree-lazy-expire") ? "UNLINK" : "DEL", key]);
   }
 
   // --- cron ---
@@ -348,8 +368,13 @@ export class Server implements KeyspaceObserver {
       if (heap > this.memoryPeak) this.memoryPeak = heap;
     }
     if (refreshAccessClock(this.config)) { for (const db of this.dbs) db.syncAccessTracking(); }
-    // Redis 7.0 pauses active expiry while clients are paused (the dataset must not change).
-    if (this.activeExpireEnabled && this.pauseUntil === 0) {
+    if (nowMs - this.lastReplCron >= 1000) {
+      this.lastReplCron = nowMs;
+      replicationCron(this.repl, nowMs, this.replCronTick++);
+    }
+    // Redis 7.0 pauses active expiry while clients are paused (the dataset must not change);
+    // a replica's keys expire only by its master's DELs.
+    if (this.activeExpireEnabled && this.pauseUntil === 0 && !this.repl.isReplica) {
       // Redis's slow cycle may use 25% of each cron period.
       const deadline = performance.now() + 250 / hz;
       for (const db of this.dbs) {

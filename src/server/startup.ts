@@ -11,6 +11,8 @@ import { logger } from "../log.ts";
 import { REDIS_VERSION, TESSERA_VERSION } from "../version.ts";
 import { reprString } from "./monitor.ts";
 import { attachClusterPubSub } from "./pubsub.ts";
+import { loadRdbAtStartup } from "../persistence/rdb_file.ts";
+import { bindRdbConfig } from "../persistence/rdb_writer.ts";
 
 const USAGE = `Usage: ./tessera [/path/to/redis.conf] [options] [-]
        ./tessera - (read config from stdin)
@@ -127,11 +129,18 @@ export async function runMain(args: string[]): Promise<number> {
     try {
       server.cluster = ClusterShell.open(config, server.dbs[0], clusterDataView(server));
       attachClusterPubSub(server);
+      attachClusterReplication(server);
     } catch (err) {
       if (!(err instanceof ClusterStartError)) throw err;
       for (const line of err.message.split("\n")) logger.warning(line);
       return 1;
     }
+  }
+  // The dataset is loaded before any client can connect; a corrupt file stops start-up.
+  bindRdbConfig(config);
+  if (!loadRdbAtStartup(server)) {
+    server.shutdown();
+    return 1;
   }
   try {
     server.start();
@@ -142,6 +151,8 @@ export async function runMain(args: string[]): Promise<number> {
     return 1;
   }
   logger.notice("Server initialized");
+  const replicaOf = config.get("replicaof") as string[];
+  if (server.cluster === null && replicaOf.length === 2) server.repl.setMaster(replicaOf[0], Number(replicaOf[1]));
   logger.notice("Ready to accept connections tcp");
   return await new Promise<number>((resolve) => {
     const onSignal = (name: string) => () => {
@@ -162,8 +173,16 @@ function clusterDataView(server: Server): ClusterDataView {
   return {
     countKeysInSlot: (slot) => server.dbs[0].slotSize(slot),
     dbSize: () => server.dbs[0].size,
-    replOffset: () => 0,
+    replOffset: () => server.repl.offset,
   };
+}
+
+/** The cluster decides whom this node replicates (CLUSTER REPLICATE, failovers) and pauses writes for a manual failover. */
+function attachClusterReplication(server: Server): void {
+  const shell = server.cluster!;
+  shell.onReplicate = (master) =>
+    master === null ? server.repl.unsetMaster() : server.repl.setMaster(master.host, master.port);
+  shell.onPauseWrites = (untilMs) => untilMs === 0 ? server.unpauseClients() : server.pauseClients(untilMs, true);
 }
 
 /** The bus listens on the first `bind` address, as the client port does. */

@@ -41,6 +41,17 @@ export const ENC_AUTO = 0;
 export const ENC_RAW = 1;
 export const ENC_EMBSTR = 2;
 
+/**
+ * How lookups treat keys whose TTL passed. A replica never deletes them itself (its master's DEL
+ * does): they look missing to its clients but stay live for the commands its master sends.
+ */
+export const expiryControl = {
+  /** This node is a replica. */
+  replica: false,
+  /** The running command came from my master. */
+  fromMaster: false,
+};
+
 /** Keys sampled per step of the active expire cycle (ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP). */
 const EXPIRE_KEYS_PER_LOOP = 20;
 /** A db is left once fewer than this share of sampled keys were expired (…ACCEPTABLE_STALE). */
@@ -103,6 +114,7 @@ export class Db {
     if (exp !== undefined) {
       const when = exp.get(key);
       if (when !== undefined && when <= Date.now()) {
+        if (expiryControl.replica) return expiryControl.fromMaster ? value : undefined;
         this.expireKey(slot, key);
         return undefined;
       }
