@@ -29,6 +29,8 @@ export interface ReplicaPeer {
   held: Uint8Array[] | null;
   /** Diskless: the stream starts with the replica's first ACK after the RDB. */
   waitingFirstAck: boolean;
+  /** An ACK came while the RDB was still being written (it can overtake the write's completion). */
+  ackedDuringTransfer: boolean;
   /** Connected with the old SYNC (no ACKs, no +FULLRESYNC line). */
   oldSync: boolean;
 }
@@ -47,6 +49,7 @@ export function peerOf(c: Client): ReplicaPeer {
       capaPsync2: false,
       held: null,
       waitingFirstAck: false,
+      ackedDuringTransfer: false,
       oldSync: false,
     };
   }
@@ -159,6 +162,7 @@ function sendSnapshot(repl: Replication, peers: ReplicaPeer[], diskless: boolean
   for (const peer of peers) {
     peer.state = "send_bulk";
     peer.held = [];
+    peer.ackedDuringTransfer = false;
     const mark = diskless ? randomHex40() : "";
     const head = (peer.oldSync ? "" : fullResync) + (diskless ? `$EOF:${mark}\r\n` : `$${rdb.length}\r\n`);
     const parts = [latin1ToBytes(head), rdb];
@@ -166,7 +170,7 @@ function sendSnapshot(repl: Replication, peers: ReplicaPeer[], diskless: boolean
     writeDirect(peer, parts).then(() => {
       if (peer.client.closed) return;
       logger.notice(`Synchronization with replica ${describePeer(peer)} succeeded`);
-      if (diskless && !peer.oldSync) peer.waitingFirstAck = true;
+      if (diskless && !peer.oldSync && !peer.ackedDuringTransfer) peer.waitingFirstAck = true;
       else goOnline(repl, peer);
     }).catch(() => peer.client.close());
   }
@@ -200,6 +204,7 @@ export function replicaAck(repl: Replication, c: Client, offset: number): void {
   if (offset > peer.ackOffset) peer.ackOffset = offset;
   peer.ackTime = Date.now();
   if (peer.waitingFirstAck) goOnline(repl, peer);
+  else if (peer.state === "send_bulk") peer.ackedDuringTransfer = true;
   checkWaiters(repl);
 }
 
