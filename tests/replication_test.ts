@@ -221,3 +221,21 @@ serverTest("tessera replica of a redis-server 7.0 master: full, stream, then par
   assert.equal(after.full, before.full);
   assert.equal(after.partialOk, before.partialOk + 1);
 }, 60_000);
+
+serverTest("a replica of a replica gets the top master's stream with the same history and offsets", async (t) => {
+  const master = await t.tessera(COMMON);
+  const middle = await t.tessera(COMMON);
+  const leaf = await t.tessera(COMMON);
+  await populate(master.port, "a:");
+  await callOk(middle.port, "REPLICAOF", "127.0.0.1", String(master.port));
+  await waitInSync(master, middle, "middle replica");
+  await callOk(leaf.port, "REPLICAOF", "127.0.0.1", String(middle.port));
+  await waitInSync(master, leaf, "leaf replica");
+  await rewrittenWrites(master.port);
+  await waitInSync(master, leaf, "the stream passes through");
+  await eventually("same history and offset", async () => {
+    const [m, l] = [await replInfo(master.port), await replInfo(leaf.port)];
+    assert.equal(infoField(l, "master_replid"), infoField(m, "master_replid"));
+    assert.equal(infoField(l, "master_repl_offset"), infoField(m, "master_repl_offset"));
+  }, SYNC_TIMEOUT_MS);
+}, 60_000);
