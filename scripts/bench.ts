@@ -5,10 +5,13 @@
  *
  * Then the data types (redis-benchmark's list/set/hash/zset tests at pipeline 1 and 16, memory per
  * element of 1M-element containers) and the cluster figures: idle gossip per node of 6-master
- * clusters, and `redis-benchmark --cluster` on 3 masters.
+ * clusters, and `redis-benchmark --cluster` on 3 masters. Then failover (kill -9 of a master of 3 masters +
+ * 3 replicas, node timeout 2000 ms: until its replica is master, every node ok, a write succeeds) and the time of a
+ * full sync of --keys keys to a fresh replica (scripts/bench/failover.ts).
  *
  *   deno task bench [--rounds N] [--quick] [--requests N] [--clients N] [--keys N] [--gossip-seconds N]
- *                   [--elements N] [--part all|standalone|types|cluster]
+ *                   [--elements N] [--failover-rounds N] [--tessera-args "..."]
+ *                   [--part all|standalone|types|cluster|failover]
  */
 import { parseArgs } from "node:util";
 import { hasCommand, type ServerProcess, startRedis, startTessera } from "../tests/helpers/servers.ts";
@@ -16,6 +19,13 @@ import { type BenchConfig, type BenchResult, runBenchmark } from "./bench/redis_
 import { measureMemory, type MemoryResult } from "./bench/memory.ts";
 import { type GossipResult, measureClusterThroughput, measureIdleGossip } from "./bench/cluster.ts";
 import { LOADERS, memoryPerElement, TYPE_TESTS } from "./bench/types.ts";
+import {
+  FAILOVER_NODE_TIMEOUT_MS,
+  type FailoverRound,
+  measureFailoverRound,
+  measureFullSync,
+} from "./bench/failover.ts";
+import { splitArgs } from "../src/resp/split_args.ts";
 
 /** The same settings for both servers: no persistence, DEBUG allowed (for DEBUG POPULATE). */
 const SERVER_ARGS = ["--save", "", "--appendonly", "no", "--enable-debug-command", "yes"];
@@ -61,11 +71,13 @@ async function main(): Promise<number> {
       "gossip-seconds": { type: "string" },
       elements: { type: "string" },
       part: { type: "string", default: "all" },
+      "failover-rounds": { type: "string" },
+      "tessera-args": { type: "string" },
     },
   });
   const part = flags.part;
-  if (!["all", "standalone", "types", "cluster"].includes(part)) {
-    console.error("--part takes all, standalone, types or cluster");
+  if (!["all", "standalone", "types", "cluster", "failover"].includes(part)) {
+    console.error("--part takes all, standalone, types, cluster or failover");
     return 2;
   }
   const quick = flags.quick;
@@ -75,8 +87,17 @@ async function main(): Promise<number> {
   const keys = Number(flags.keys ?? (quick ? 100_000 : 1_000_000));
   const gossipSeconds = Number(flags["gossip-seconds"] ?? (quick ? 5 : 30));
   const elements = Number(flags.elements ?? (quick ? 100_000 : 1_000_000));
-  if (![rounds, requests, clients, keys, gossipSeconds, elements].every((n) => Number.isInteger(n) && n > 0)) {
-    console.error("--rounds, --requests, --clients, --keys, --gossip-seconds and --elements take positive integers");
+  const failoverRounds = Number(flags["failover-rounds"] ?? (quick ? 1 : 5));
+  const numbers = [rounds, requests, clients, keys, gossipSeconds, elements, failoverRounds];
+  if (!numbers.every((n) => Number.isInteger(n) && n > 0)) {
+    console.error(
+      "--rounds, --requests, --clients, --keys, --gossip-seconds, --elements and --failover-rounds take positive integers",
+    );
+    return 2;
+  }
+  const tesseraArgs = splitArgs(flags["tessera-args"] ?? "");
+  if (tesseraArgs === null) {
+    console.error("--tessera-args: unbalanced quotes");
     return 2;
   }
   if (!hasCommand("redis-benchmark")) {
@@ -119,6 +140,7 @@ async function main(): Promise<number> {
     if (part === "all" || part === "standalone") await standalone();
     if (part === "all" || part === "types") await types();
     if (part === "all" || part === "cluster") await cluster();
+    if (part === "all" || part === "failover") await failover();
     return 0;
   } finally {
     await stopAll();
@@ -215,6 +237,83 @@ async function main(): Promise<number> {
       lines.push(`| redis-benchmark --cluster ${test} rps | ${fmt(tm)} | ${fmt(rm)} | ${ratio(tm, rm)} |`);
     }
     console.log(lines.join("\n"));
+  }
+
+  async function failover(): Promise<void> {
+    // tessera with defaults, tessera with the extra directives (when given), redis-server.
+    const runs: { label: string; kind: "tessera" | "redis-server"; extra: string[] }[] = [
+      { label: "tessera", kind: "tessera", extra: [] },
+    ];
+    if (tesseraArgs!.length > 0) {
+      runs.push({ label: `tessera ${tesseraArgs!.join(" ")}`, kind: "tessera", extra: tesseraArgs! });
+    }
+    if (withRedis) runs.push({ label: "redis-server", kind: "redis-server", extra: [] });
+    console.log(
+      `failover: kill -9 of a master, 3 masters + 3 replicas, node timeout ${FAILOVER_NODE_TIMEOUT_MS} ms, ` +
+        `${failoverRounds} round(s)`,
+    );
+    // A kind that cannot fail over yet (tessera before replication) is reported and the others still run.
+    const failures: string[] = [];
+    const failovers = new Map<string, FailoverRound[]>();
+    const failoverFailed = new Set<string>();
+    for (let round = 0; round < failoverRounds; round++) {
+      for (const run of round % 2 === 0 ? runs : [...runs].reverse()) {
+        if (failoverFailed.has(run.label)) continue;
+        try {
+          const r = await measureFailoverRound(run.kind, round, run.extra);
+          if (!failovers.has(run.label)) failovers.set(run.label, []);
+          failovers.get(run.label)!.push(r);
+          console.log(
+            `  round ${round + 1} ${run.label}: promoted ${fmt(r.promotedMs)} ms, every node ok ` +
+              `${fmt(r.allOkMs)} ms, write ${fmt(r.writeMs)} ms`,
+          );
+        } catch (err) {
+          failoverFailed.add(run.label);
+          failures.push(`failover, ${run.label}: ${(err as Error).message}`);
+          console.log(`  ${run.label} FAILED: ${(err as Error).message}`);
+        }
+      }
+    }
+    console.log(`full sync: a fresh replica of a master holding ${keys} keys, ${failoverRounds} round(s)`);
+    const syncs = new Map<string, number[]>();
+    const syncFailed = new Set<string>();
+    for (let round = 0; round < failoverRounds; round++) {
+      for (const run of round % 2 === 0 ? runs : [...runs].reverse()) {
+        if (syncFailed.has(run.label)) continue;
+        try {
+          const ms = await measureFullSync(run.kind, keys, run.extra);
+          if (!syncs.has(run.label)) syncs.set(run.label, []);
+          syncs.get(run.label)!.push(ms);
+          console.log(`  round ${round + 1} ${run.label}: ${fmt(ms)} ms`);
+        } catch (err) {
+          syncFailed.add(run.label);
+          failures.push(`full sync, ${run.label}: ${(err as Error).message}`);
+          console.log(`  ${run.label} FAILED: ${(err as Error).message}`);
+        }
+      }
+    }
+    const redis = "redis-server";
+    const labels = runs.map((r) => r.label);
+    const lines = [
+      "",
+      `Medians of ${failoverRounds} round(s), ms; ratio = tessera / redis-server.`,
+      "",
+      `| figure | ${labels.join(" | ")} | ${labels.filter((l) => l !== redis).map((l) => `ratio ${l}`).join(" | ")} |`,
+      `| --- |${" ---: |".repeat(labels.length * 2 - (withRedis ? 1 : 0))}`,
+    ];
+    const row = (figure: string, value: (label: string) => number) => {
+      const values = labels.map(value);
+      const r = value(redis);
+      const ratios = labels.filter((l) => l !== redis).map((l) => ratio(value(l), withRedis ? r : NaN));
+      lines.push(`| ${figure} | ${values.map((v) => fmt(v)).join(" | ")} | ${ratios.join(" | ")} |`);
+    };
+    const pick = (f: keyof FailoverRound) => (label: string) => median((failovers.get(label) ?? []).map((r) => r[f]));
+    row("kill -9 to replica is master", pick("promotedMs"));
+    row("kill -9 to every node ok", pick("allOkMs"));
+    row("kill -9 to a write to its slots succeeds", pick("writeMs"));
+    row(`full sync of ${keys} keys`, (label) => median(syncs.get(label) ?? []));
+    console.log(lines.join("\n"));
+    if (failures.length > 0) throw new Error(`the failover part failed:\n${failures.join("\n")}`);
   }
 
   async function standalone(): Promise<void> {

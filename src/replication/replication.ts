@@ -172,6 +172,11 @@ export class Replication {
     logger.notice("MASTER MODE enabled");
   }
 
+  /** Shuts replication down with the server: the link stops retrying, the role stays as it is. */
+  stop(): void {
+    this.link?.cancel();
+  }
+
   /** Closes every replica connection (they come back with PSYNC). */
   disconnectReplicas(): void {
     for (const peer of [...this.replicas]) peer.client.close();

@@ -404,6 +404,7 @@ export class Server implements KeyspaceObserver {
     this.shuttingDown = true;
     clearTimeout(this.cronTimer);
     this.cluster?.stop();
+    this.repl.stop();
     for (const l of this.listeners) {
       try {
         l.close();

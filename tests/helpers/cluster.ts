@@ -47,6 +47,22 @@ export function freeClusterPort(): number {
   throw new Error("no free port pair (port, port + 10000) found");
 }
 
+/**
+ * The first of `count` consecutive client ports that are free with their bus ports (port + 10000), for tools that
+ * take a base port (`deno task cluster --base-port`).
+ */
+export function freeClusterPortRun(count: number): number {
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const base = CLUSTER_PORT_FIRST + Math.floor(Math.random() * (CLUSTER_PORT_COUNT - count));
+    const ports = Array.from({ length: count }, (_, i) => base + i);
+    if (ports.some((port) => handedOut.has(port))) continue;
+    if (!ports.every((port) => canListen(port) && canListen(port + BUS_PORT_OFFSET))) continue;
+    for (const port of ports) handedOut.add(port);
+    return base;
+  }
+  throw new Error(`no run of ${count} free port pairs (port, port + 10000) found`);
+}
+
 /** A cluster node under test: a tessera or redis-server process, its port and its own dir. */
 export interface ClusterNodeProcess {
   kind: "tessera" | "redis";
