@@ -49,7 +49,21 @@ export function lzfCompress(input: Uint8Array, maxOut: number): Uint8Array | nul
       if (op + 3 + 1 >= outEnd && op - (lit === 0 ? 1 : 0) + 3 + 1 >= outEnd) return null;
       out[op - lit - 1] = lit - 1; // close the literal run
       if (lit === 0) op--; // an empty run is dropped
-      do len++; while (len < maxLen && input[ref + len] === input[ip + len]);
+      // liblzf first compares 16 bytes unrolled without checking maxLen, then one more byte unchecked:
+      // a match may end past maxLen (never past the input); the same lengths give the same bytes.
+      let mismatch = false;
+      if (maxLen > 16) {
+        for (let k = 0; k < 16; k++) {
+          len++;
+          if (input[ref + len] !== input[ip + len]) {
+            mismatch = true;
+            break;
+          }
+        }
+      }
+      if (!mismatch) {
+        do len++; while (len < maxLen && input[ref + len] === input[ip + len]);
+      }
       len -= 2;
       ip++;
       if (len < 7) {

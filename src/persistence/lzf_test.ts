@@ -8,7 +8,9 @@ Deno.test("lzf: round trip of compressible and random inputs", () => {
     const n = 1 + Math.floor(rng() * 3000);
     const alphabet = 1 + Math.floor(rng() * 255);
     const input = new Uint8Array(n);
-    for (let i = 0; i < n; i++) input[i] = rng() < 0.3 && i > 10 ? input[i - 1 - Math.floor(rng() * 10)] : Math.floor(rng() * alphabet);
+    for (let i = 0; i < n; i++) {
+      input[i] = rng() < 0.3 && i > 10 ? input[i - 1 - Math.floor(rng() * 10)] : Math.floor(rng() * alphabet);
+    }
     const compressed = lzfCompress(input, n + Math.ceil(n / 32) + 1); // the worst case: all literals
     assert.ok(compressed !== null);
     assert.deepEqual(lzfDecompress(compressed, n), input);

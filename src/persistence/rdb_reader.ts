@@ -504,7 +504,11 @@ export function loadRdb(bytes: Uint8Array, dbs: Db[], keepExpired: boolean): Rdb
     if (opcode === RDB_OPCODE_EOF) break;
     if (opcode === RDB_OPCODE_SELECTDB) {
       const id = r.len();
-      if (id >= dbs.length) r.fail(`FATAL: Data file was created with a Redis server configured to handle more than ${dbs.length} databases`);
+      if (id >= dbs.length) {
+        r.fail(
+          `FATAL: Data file was created with a Redis server configured to handle more than ${dbs.length} databases`,
+        );
+      }
       db = dbs[id];
       continue;
     }
