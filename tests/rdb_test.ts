@@ -193,3 +193,24 @@ serverTest("RDB: a corrupt, truncated or foreign dump.rdb stops start-up with a 
     assert.match(output, /Terminating server after rdb file reading failure/, name);
   }
 }, 90_000);
+
+serverTest("RDB: SHUTDOWN SAVE writes dump.rdb before exiting; SHUTDOWN NOSAVE does not", async (ctx) => {
+  const dir = await tempDir(ctx, "tessera-rdb-");
+  const t1 = await ctx.tessera(["--dir", dir], { port: freePort() });
+  const c1 = await RespConnection.connect(t1.port);
+  assert.equal(await c1.call("SET", "saved", "on shutdown"), "OK");
+  await c1.writeRaw("*2\r\n$8\r\nSHUTDOWN\r\n$4\r\nSAVE\r\n");
+  assert.equal((await t1.child.status).code, 0);
+  c1.close();
+  const t2 = await ctx.tessera(["--dir", dir], { port: freePort() });
+  const c2 = await RespConnection.connect(t2.port);
+  assert.equal(await c2.call("GET", "saved"), "on shutdown");
+  assert.equal(await c2.call("SET", "saved", "changed"), "OK");
+  await c2.writeRaw("*2\r\n$8\r\nSHUTDOWN\r\n$6\r\nNOSAVE\r\n");
+  await t2.child.status;
+  c2.close();
+  const t3 = await ctx.tessera(["--dir", dir], { port: freePort() });
+  const c3 = await RespConnection.connect(t3.port);
+  assert.equal(await c3.call("GET", "saved"), "on shutdown");
+  c3.close();
+});

@@ -6,7 +6,7 @@
  * it a new inode and would drop a lock taken on the old one. So the lock is taken on a separate, never renamed
  * file beside it, `<path>.lock`, with flock semantics (`Deno.FsFile.tryLockSync`).
  */
-import { dirname } from "node:path";
+import { writeFileAtomicSync } from "../persistence/atomic_file.ts";
 import { bytesToLatin1, latin1ToBytes } from "../resp/latin1.ts";
 
 /** Suffix of the lock file kept beside nodes.conf. */
@@ -62,40 +62,5 @@ export function readNodesConf(path: string): string | null {
  * is fsynced too, so the rename itself is durable. Throws on failure, leaving the old file untouched.
  */
 export function writeNodesConfAtomic(path: string, text: string, fsync: boolean): void {
-  const tmpPath = `${path}.tmp-${Deno.pid}`;
-  let created = false;
-  try {
-    const file = Deno.openSync(tmpPath, { write: true, create: true, truncate: true, mode: 0o644 });
-    created = true;
-    try {
-      const bytes = latin1ToBytes(text);
-      let written = 0;
-      while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
-      // Always: the data must be on disk before the rename makes it the file (cheap at these sizes).
-      file.syncSync();
-    } finally {
-      file.close();
-    }
-    Deno.renameSync(tmpPath, path);
-  } catch (err) {
-    if (created) {
-      try {
-        Deno.removeSync(tmpPath);
-      } catch {
-        // already renamed or gone: nothing to clean up
-      }
-    }
-    throw err;
-  }
-  if (fsync) syncDirectory(dirname(path));
-}
-
-/** fsyncs a directory so that a rename inside it survives a power loss. */
-function syncDirectory(dir: string): void {
-  const handle = Deno.openSync(dir, { read: true });
-  try {
-    handle.syncSync();
-  } finally {
-    handle.close();
-  }
+  writeFileAtomicSync(path, `${path}.tmp-${Deno.pid}`, latin1ToBytes(text), fsync);
 }

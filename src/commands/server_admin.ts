@@ -35,6 +35,7 @@ export const serverCommands: Record<string, Handler> = {
     if ((abort && anyFlag) || (flags.nosave && flags.save)) return c.error(SYNTAX_ERROR);
     // Shutdown completes synchronously here, so there is never one in progress to abort.
     if (abort) return c.error("ERR No shutdown in progress.");
-    c.server.shutdownCommand(flags);
+    const error = c.server.shutdownCommand(flags);
+    if (error !== null) c.error(error);
   },
 };

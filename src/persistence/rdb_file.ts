@@ -9,6 +9,7 @@ import { Db } from "../store/keyspace.ts";
 import { logger } from "../log.ts";
 import { encodeRdb } from "./rdb_writer.ts";
 import { loadRdb, type RdbLoadResult } from "./rdb_reader.ts";
+import { writeFileAtomic, writeFileAtomicSync } from "./atomic_file.ts";
 
 /** Save and load status of this process (one server per process, like Redis's server.* fields). */
 export const persistenceState = {
@@ -40,63 +41,6 @@ function tempPath(path: string, tag: string): string {
   return `${dir === "." ? "" : dir + "/"}temp-${tag}-${Deno.pid}.rdb`;
 }
 
-function syncDirectory(dir: string): void {
-  try {
-    const handle = Deno.openSync(dir, { read: true });
-    try {
-      handle.syncSync();
-    } finally {
-      handle.close();
-    }
-  } catch {
-    // Some file systems refuse to fsync a directory; the rename has happened anyway.
-  }
-}
-
-/** Writes bytes to `path` atomically, synchronously; throws on failure (the old file stays). */
-export function writeFileAtomicSync(path: string, bytes: Uint8Array): void {
-  const tmp = tempPath(path, "save");
-  try {
-    const file = Deno.openSync(tmp, { write: true, create: true, truncate: true, mode: 0o644 });
-    try {
-      let written = 0;
-      while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
-      file.syncSync();
-    } finally {
-      file.close();
-    }
-    Deno.renameSync(tmp, path);
-  } catch (err) {
-    try {
-      Deno.removeSync(tmp);
-    } catch {
-      // never created or already renamed
-    }
-    throw err;
-  }
-  syncDirectory(dirname(path));
-}
-
-/** The asynchronous twin of `writeFileAtomicSync` (BGSAVE). */
-async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = tempPath(path, "bgsave");
-  try {
-    const file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o644 });
-    try {
-      let written = 0;
-      while (written < bytes.length) written += await file.write(bytes.subarray(written));
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(tmp, path);
-  } catch (err) {
-    await Deno.remove(tmp).catch(() => {});
-    throw err;
-  }
-  syncDirectory(dirname(path));
-}
-
 function savedNow(server: Server, dirtyBefore: number): void {
   server.dirty = Math.max(0, server.dirty - dirtyBefore);
   server.lastSave = Math.floor(Date.now() / 1000);
@@ -109,7 +53,7 @@ export function saveRdbSync(server: Server): boolean {
   const path = rdbPath(server);
   const dirtyBefore = server.dirty;
   try {
-    writeFileAtomicSync(path, encodeRdb(server.dbs, {}));
+    writeFileAtomicSync(path, tempPath(path, "save"), encodeRdb(server.dbs, {}));
   } catch (err) {
     logger.warning(`Failed saving the DB: ${(err as Error).message}`);
     persistenceState.lastSaveOk = false;
@@ -140,7 +84,7 @@ export function startBgsave(server: Server): { started: boolean; done: Promise<v
   persistenceState.bgsaveInProgress = true;
   persistenceState.bgsaveStartedMs = Date.now();
   logger.notice(`Background saving started by pid ${Deno.pid}`);
-  const done = writeFileAtomic(path, bytes).then(() => {
+  const done = writeFileAtomic(path, tempPath(path, "bgsave"), bytes).then(() => {
     logger.notice("DB saved on disk");
     logger.notice("Background saving terminated with success");
     savedNow(server, dirtyBefore);

@@ -18,6 +18,7 @@ import { CMD_FAST, CMD_WRITE, type Command } from "../commands/table.ts";
 import type { ClusterShell } from "../cluster/shell.ts";
 import { refreshTypeLimits } from "../store/types/limits.ts";
 import { Replication } from "../replication/replication.ts";
+import { saveRdbSync } from "../persistence/rdb_file.ts";
 import { replicaClosed } from "../replication/master_side.ts";
 import { replicationCron } from "../replication/cron.ts";
 import { alsoPropagate, propagation } from "../replication/propagate.ts";
@@ -327,11 +328,19 @@ export class Server implements KeyspaceObserver {
    * Shuts down on SHUTDOWN: logs as Redis does, closes listeners and clients, then resolves the
    * process exit (`onShutdown`). `save` is unused until persistence exists.
    */
-  shutdownCommand(_flags: { save: boolean; nosave: boolean; now: boolean; force: boolean }): void {
+  shutdownCommand(flags: { save: boolean; nosave: boolean; now: boolean; force: boolean }): string | null {
     logger.warning("User requested shutdown...");
+    if (flags.save && !flags.nosave) {
+      logger.notice("Saving the final RDB snapshot before exiting.");
+      if (!saveRdbSync(this) && !flags.force) {
+        logger.warning("Error trying to save the DB, can't exit.");
+        return "ERR Errors trying to SHUTDOWN. Check logs.";
+      }
+    }
     this.shutdown();
     logger.warning("tessera is now ready to exit, bye bye...");
     this.onShutdown?.();
+    return null;
   }
 
   // --- KeyspaceObserver ---

@@ -1,0 +1,67 @@
+/**
+ * Atomic file replacement for every state file (dump.rdb, nodes.conf): the bytes go to a temp file
+ * beside the target, which is fsynced and renamed over it, so a crash at any point leaves either the
+ * old or the new file. With `syncDir` the directory is fsynced too, making the rename itself durable.
+ */
+import { dirname } from "node:path";
+
+/** Writes `bytes` to `path` atomically through `tmpPath`; throws on failure (the old file stays). */
+export function writeFileAtomicSync(path: string, tmpPath: string, bytes: Uint8Array, syncDir = true): void {
+  let created = false;
+  try {
+    const file = Deno.openSync(tmpPath, { write: true, create: true, truncate: true, mode: 0o644 });
+    created = true;
+    try {
+      let written = 0;
+      while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
+      // Always: the data must be on disk before the rename makes it the file.
+      file.syncSync();
+    } finally {
+      file.close();
+    }
+    Deno.renameSync(tmpPath, path);
+  } catch (err) {
+    if (created) {
+      try {
+        Deno.removeSync(tmpPath);
+      } catch {
+        // already renamed or gone
+      }
+    }
+    throw err;
+  }
+  if (syncDir) syncDirectory(dirname(path));
+}
+
+/** The asynchronous twin of `writeFileAtomicSync` (BGSAVE). */
+export async function writeFileAtomic(path: string, tmpPath: string, bytes: Uint8Array): Promise<void> {
+  try {
+    const file = await Deno.open(tmpPath, { write: true, create: true, truncate: true, mode: 0o644 });
+    try {
+      let written = 0;
+      while (written < bytes.length) written += await file.write(bytes.subarray(written));
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(tmpPath, path);
+  } catch (err) {
+    await Deno.remove(tmpPath).catch(() => {});
+    throw err;
+  }
+  syncDirectory(dirname(path));
+}
+
+/** fsyncs a directory so that a rename inside it survives a power loss (some file systems refuse: ignored). */
+export function syncDirectory(dir: string): void {
+  try {
+    const handle = Deno.openSync(dir, { read: true });
+    try {
+      handle.syncSync();
+    } finally {
+      handle.close();
+    }
+  } catch {
+    // the rename has happened anyway
+  }
+}
