@@ -106,6 +106,16 @@ export class Replication {
     this.feedBytes(w.bytes.subarray(0, w.length));
   }
 
+  /** Sends one command, the common case of `feedCommands`. */
+  feedCommand(db: number, argv: readonly string[]): void {
+    if (this.backlog === null) return;
+    const w = this.streamWriter;
+    w.reset();
+    this.encodeSelect(w, db);
+    w.bulkArray(argv);
+    this.feedBytes(w.bytes.subarray(0, w.length));
+  }
+
   /** Sends a command that belongs to no db (PING, REPLCONF GETACK): no SELECT before it. */
   feedUnselected(argv: readonly string[]): void {
     if (this.backlog === null) return;

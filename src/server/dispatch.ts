@@ -253,13 +253,18 @@ export function call(c: Client, cmd: Command, argv: string[]): void {
   server.currentClient = previous;
   if (propagating) {
     // EXEC propagates the commands it ran, not itself.
-    if (!prop.prevented && (server.dirty > dirtyBefore || prop.forced) && cmd.fullname !== "exec") {
-      prop.pending.push({ db: c.db.id, argv: prop.rewritten ?? argv });
-    }
+    const propagates = !prop.prevented && (server.dirty > dirtyBefore || prop.forced) && cmd.fullname !== "exec";
+    const own = propagates ? prop.rewritten ?? argv : null;
     prop.rewritten = outerRewritten;
     prop.prevented = outerPrevented;
     prop.forced = outerForced;
-    if (--prop.depth === 0) flushPropagation();
+    if (--prop.depth === 0 && own !== null && prop.pending.length === 0) {
+      // The common case, one plain write: straight to the stream, nothing queued.
+      server.repl.feedCommand(c.db.id, own);
+    } else {
+      if (own !== null) prop.pending.push({ db: c.db.id, argv: own });
+      if (prop.depth === 0) flushPropagation();
+    }
     c.woff = server.repl.offset;
   }
   cmd.stats.calls++;
