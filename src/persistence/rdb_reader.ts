@@ -553,11 +553,14 @@ export function loadRdb(bytes: Uint8Array, dbs: Db[], keepExpired: boolean): Rdb
       expire = -1;
       continue;
     }
-    if (db.hasStored(key)) r.fail("Duplicated key found in RDB file");
     if (expire !== -1 && expire < now && !keepExpired) {
+      if (db.hasStored(key)) r.fail("Duplicated key found in RDB file");
       result.expired++;
     } else {
+      // A key already there leaves the size unchanged: the whole load fails, so the overwrite is harmless.
+      const before = db.size;
       db.set(key, value, false, expire === -1 ? undefined : expire);
+      if (db.size === before) r.fail("Duplicated key found in RDB file");
       result.keys++;
     }
     expire = -1;

@@ -388,12 +388,9 @@ export function encodeRdb(dbs: readonly Db[], aux: RdbAux): Uint8Array {
     out.byte(RDB_OPCODE_RESIZEDB);
     out.len(db.size);
     out.len(Math.min(db.expiresSize, db.size));
-    for (const key of db.keys()) {
-      const expire = db.getExpire(key);
+    db.forEachEntry((key, value, expire) => {
       // Already-expired keys are left out (a loading master would drop them anyway).
-      if (expire !== -1 && expire <= now) continue;
-      const value = db.peek(key);
-      if (value === undefined) continue;
+      if (expire !== -1 && expire <= now) return;
       if (expire !== -1) {
         out.byte(RDB_OPCODE_EXPIRETIME_MS);
         out.int64LE(expire);
@@ -401,7 +398,7 @@ export function encodeRdb(dbs: readonly Db[], aux: RdbAux): Uint8Array {
       out.byte(rdbTypeOf(value));
       out.string(key);
       writeValue(out, value);
-    }
+    });
   }
   out.byte(RDB_OPCODE_EOF);
   const end = out.pos;

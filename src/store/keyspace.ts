@@ -374,6 +374,23 @@ export class Db {
     }
   }
 
+  /**
+   * Calls `fn` for every stored key with its value and expiry (unix ms, -1 for none), expired or not,
+   * without lookups: a snapshot's walk over the whole dataset.
+   */
+  forEachEntry(fn: (key: string, value: Value, expire: number) => void): void {
+    for (let slot = 0; slot < CLUSTER_SLOTS; slot++) {
+      const map = this.slots[slot];
+      if (map === undefined) continue;
+      const exp = this.expires[slot];
+      if (exp === undefined) {
+        for (const [key, value] of map) fn(key, value, -1);
+      } else {
+        for (const [key, value] of map) fn(key, value, exp.get(key) ?? -1);
+      }
+    }
+  }
+
   /** The first slot at or after `from` that holds keys, or -1. */
   nextNonEmptySlot(from: number): number {
     for (let slot = from; slot < CLUSTER_SLOTS; slot++) if (this.slots[slot] !== undefined) return slot;
