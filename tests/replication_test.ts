@@ -239,3 +239,20 @@ serverTest("a replica of a replica gets the top master's stream with the same hi
     assert.equal(infoField(l, "master_repl_offset"), infoField(m, "master_repl_offset"));
   }, SYNC_TIMEOUT_MS);
 }, 60_000);
+
+serverTest("a replica answers -LOADING while it loads a large snapshot, then serves the data", async (t) => {
+  const master = await t.tessera(COMMON);
+  const replica = await t.tessera(COMMON);
+  await callOk(master.port, "DEBUG", "POPULATE", "400000");
+  const c = await connect(replica.port);
+  await callOk(replica.port, "REPLICAOF", "127.0.0.1", String(master.port));
+  let loadingSeen = "";
+  for (;;) {
+    const reply = await c.call("GET", "key:1");
+    if (reply instanceof RespError && reply.message.startsWith("LOADING")) loadingSeen = reply.message;
+    if (reply === "value:1") break;
+  }
+  c.close();
+  assert.equal(loadingSeen, "LOADING Redis is loading the dataset in memory");
+  assert.equal(await callOk(replica.port, "DBSIZE"), 400000);
+}, 60_000);

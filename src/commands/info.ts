@@ -214,7 +214,7 @@ const SECTIONS: Record<string, InfoSection> = {
   persistence(s) {
     const ps = persistenceState;
     return [
-      "loading:0",
+      `loading:${s.loading ? 1 : 0}`,
       "async_loading:0",
       "current_cow_peak:0",
       "current_cow_size:0",

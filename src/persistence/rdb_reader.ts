@@ -470,6 +470,24 @@ function readHeader(r: RdbInput): number {
  * drops them.
  */
 export function loadRdb(bytes: Uint8Array, dbs: Db[], keepExpired: boolean): RdbLoadResult {
+  const steps = loadRdbSteps(bytes, dbs, keepExpired, Infinity);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * `loadRdb` in steps: yields after every `keysPerStep` keys, so a replica can let its event loop run
+ * (and answer -LOADING) while a large snapshot loads; returns the result at the end.
+ */
+export function* loadRdbSteps(
+  bytes: Uint8Array,
+  dbs: Db[],
+  keepExpired: boolean,
+  keysPerStep: number,
+): Generator<void, RdbLoadResult> {
+  let untilYield = keysPerStep;
   const r = new RdbInput(bytes);
   const version = readHeader(r);
   const result: RdbLoadResult = {
@@ -564,6 +582,10 @@ export function loadRdb(bytes: Uint8Array, dbs: Db[], keepExpired: boolean): Rdb
       result.keys++;
     }
     expire = -1;
+    if (--untilYield === 0) {
+      untilYield = keysPerStep;
+      yield;
+    }
   }
   if (version >= 5) {
     const end = r.pos;

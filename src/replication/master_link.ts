@@ -7,7 +7,7 @@
  */
 import { Client } from "../server/client.ts";
 import { Db } from "../store/keyspace.ts";
-import { loadRdb } from "../persistence/rdb_reader.ts";
+import { loadRdbSteps } from "../persistence/rdb_reader.ts";
 import { logger } from "../log.ts";
 import { ReplBacklog } from "./backlog.ts";
 import type { Replication } from "./replication.ts";
@@ -20,6 +20,8 @@ import { ReplyWriter } from "../resp/writer.ts";
 const SYNC_IO_TIMEOUT_MS = 5000;
 /** Pause between attempts (Redis's replicationCron retries every second). */
 const RETRY_DELAY_MS = 1000;
+/** Keys loaded between two turns of the event loop while a snapshot loads (about 10 ms of work). */
+const LOAD_KEYS_PER_STEP = 10_000;
 /** A master client's limits: Redis exempts its master from bulk and query buffer limits. */
 const MASTER_PARSER_LIMITS = { protoMaxBulkLen: Number.MAX_SAFE_INTEGER };
 
@@ -187,8 +189,18 @@ export class MasterLink {
     logger.notice("MASTER <-> REPLICA sync: Loading DB in memory");
     const started = performance.now();
     const fresh = server.dbs.map((db) => new Db(db.id, server));
-    // A corrupt snapshot throws here and the current dataset stays as it was.
-    loadRdb(rdb, fresh, true);
+    // A corrupt snapshot throws here and the current dataset stays as it was. The event loop runs between
+    // steps: clients get -LOADING (Redis flushes first, so it has no old dataset to serve either).
+    server.loading = true;
+    try {
+      const steps = loadRdbSteps(rdb, fresh, true, LOAD_KEYS_PER_STEP);
+      while (!steps.next().done) {
+        await new Promise((r) => setTimeout(r, 0));
+        if (this.cancelled) throw new Error("replication stopped during the load");
+      }
+    } finally {
+      server.loading = false;
+    }
     for (let i = 0; i < fresh.length; i++) server.dbs[i].swapContents(fresh[i]);
     server.dirty++;
     logger.notice(`Done loading RDB, keys loaded: ${server.dbs.reduce((n, db) => n + db.size, 0)}.`);

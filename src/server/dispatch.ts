@@ -10,6 +10,7 @@ import { routeCommand } from "../cluster/routing.ts";
 import {
   CMD_ADMIN,
   CMD_BATCH_TIMED,
+  CMD_LOADING,
   CMD_MOVABLE_KEYS,
   CMD_NO_AUTH,
   CMD_NO_MULTI,
@@ -154,11 +155,15 @@ function redirectedByCluster(c: Client, cmd: Command, argv: string[]): boolean {
 }
 
 /**
- * A replica refuses writes from its clients (`replica-read-only`), and with
+ * A replica answers -LOADING while it loads a snapshot, refuses writes from its clients (`replica-read-only`), and with
  * `replica-serve-stale-data no` most commands while its master link is down, as Redis does.
  */
 function refusedOnReplica(c: Client, cmd: Command): boolean {
   if (c.isMaster) return false;
+  if (c.server.loading && (cmd.flags & CMD_LOADING) === 0) {
+    rejectCommand(c, "LOADING Redis is loading the dataset in memory", cmd);
+    return true;
+  }
   const config = c.server.config;
   if ((cmd.flags & CMD_WRITE) !== 0 && config.bool("replica-read-only")) {
     rejectCommand(c, "READONLY You can't write against a read only replica.", cmd);

@@ -124,6 +124,8 @@ export class Server implements KeyspaceObserver {
   readonly keyInDb0 = (key: string): boolean => this.dbs[0].has(key);
   /** The cluster bus and state when `cluster-enabled yes`, else null. */
   cluster: ClusterShell | null = null;
+  /** A replica is loading its master's snapshot: commands without the `loading` flag get -LOADING. */
+  loading = false;
   /** Replication IDs, offset, backlog, replicas and the link to my master. */
   readonly repl: Replication = new Replication(this);
   /** Seconds counter of the replication cron (Redis's replicationCron runs once a second). */
