@@ -256,3 +256,36 @@ serverTest("a replica answers -LOADING while it loads a large snapshot, then ser
   assert.equal(loadingSeen, "LOADING Redis is loading the dataset in memory");
   assert.equal(await callOk(replica.port, "DBSIZE"), 400000);
 }, 60_000);
+
+serverTest(
+  "REPLICAOF is what CONFIG GET replicaof and CONFIG REWRITE report; errors as Redis words them",
+  async (t) => {
+    const dir = await Deno.makeTempDir({ prefix: "tessera-replicaof-" });
+    t.defer(() => Deno.remove(dir, { recursive: true }));
+    await Deno.writeTextFile(`${dir}/tessera.conf`, "# replication\nrepl-timeout 30\n");
+    const master = await t.tessera(COMMON);
+    const replica = await t.tessera([`${dir}/tessera.conf`, ...COMMON]);
+    await callOk(replica.port, "REPLICAOF", "127.0.0.1", String(master.port));
+    assert.deepEqual(await callOk(replica.port, "CONFIG", "GET", "replicaof"), [
+      "replicaof",
+      `127.0.0.1 ${master.port}`,
+    ]);
+    assert.equal(
+      await callOk(replica.port, "REPLICAOF", "127.0.0.1", String(master.port)),
+      "OK Already connected to specified master",
+    );
+    await callOk(replica.port, "CONFIG", "REWRITE");
+    assert.match(
+      await Deno.readTextFile(`${dir}/tessera.conf`),
+      new RegExp(`^replicaof 127\\.0\\.0\\.1 ${master.port}$`, "m"),
+    );
+    const bad = await call(replica.port, "REPLICAOF", "127.0.0.1", "notaport");
+    assert.ok(bad instanceof RespError && bad.message === "ERR Invalid master port", String(bad));
+    assert.equal(await callOk(replica.port, "REPLICAOF", "NO", "ONE"), "OK");
+    assert.deepEqual(await callOk(replica.port, "CONFIG", "GET", "replicaof"), ["replicaof", ""]);
+    await callOk(replica.port, "CONFIG", "REWRITE");
+    assert.doesNotMatch(await Deno.readTextFile(`${dir}/tessera.conf`), /^replicaof/m);
+    const replconf = await call(master.port, "REPLCONF", "bogus", "1");
+    assert.ok(replconf instanceof RespError && replconf.message === "ERR Unrecognized REPLCONF option: bogus");
+  },
+);

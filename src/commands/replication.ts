@@ -13,6 +13,7 @@ function replicaof(c: Client, argv: string[]): void {
   if (server.cluster !== null) return c.error("ERR REPLICAOF not allowed in cluster mode.");
   const repl = server.repl;
   if (argv[1].toLowerCase() === "no" && argv[2].toLowerCase() === "one") {
+    server.config.record("replicaof", []);
     if (repl.isReplica) {
       repl.unsetMaster();
       logger.notice(`MASTER MODE enabled (user request from '${c.describe()}')`);
@@ -29,6 +30,7 @@ function replicaof(c: Client, argv: string[]): void {
     return c.out.simple("OK Already connected to specified master");
   }
   repl.setMaster(argv[1], port);
+  server.config.record("replicaof", [argv[1], String(port)]);
   logger.notice(`REPLICAOF ${argv[1]}:${port} enabled (user request from '${c.describe()}')`);
   c.out.ok();
 }

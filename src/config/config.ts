@@ -217,6 +217,14 @@ export class Config {
     return words.length === 0 ? values[0] : words.join(" ");
   }
 
+  /**
+   * Stores a value the server changed itself, without CONFIG SET's checks (REPLICAOF sets
+   * `replicaof`, which CONFIG GET and CONFIG REWRITE then report, as Redis reads its master address).
+   */
+  record(name: string, value: ConfigValue): void {
+    this.values.set(name, value);
+  }
+
   /** Stores a value; `dir` also changes the working directory on the real server. */
   private assign(d: Directive, value: ConfigValue): string | null {
     if (d.name === "dir" && this.chdirOnSet) {
