@@ -15,6 +15,7 @@ import { SocketReader } from "./socket_reader.ts";
 import { encodeCommand } from "../resp/connection.ts";
 import { latin1ToBytes } from "../resp/latin1.ts";
 import { ReplyWriter } from "../resp/writer.ts";
+import { Buffer } from "node:buffer";
 
 /** Each synchronous read of the handshake waits at most this long (CONFIG_REPL_SYNCIO_TIMEOUT). */
 const SYNC_IO_TIMEOUT_MS = 5000;
@@ -117,7 +118,7 @@ export class MasterLink {
     const announceIp = config.str("replica-announce-ip");
     if (announceIp !== "") batch.push(["REPLCONF", "ip-address", announceIp]);
     batch.push(["REPLCONF", "capa", "eof", "capa", "psync2"]);
-    await this.write(concat(batch.map(encodeCommand)));
+    await this.write(Buffer.concat(batch.map(encodeCommand)));
     for (const argv of batch) {
       const reply = await reader.readLine();
       if (!reply.startsWith("-")) continue;
@@ -285,14 +286,4 @@ export class MasterLink {
     });
     return this.writeChain;
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
