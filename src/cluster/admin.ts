@@ -1,11 +1,11 @@
 /**
  * The state changes behind CLUSTER subcommands (ADDSLOTS, DELSLOTS, FLUSHSLOTS, FORGET, RESET,
- * SET-CONFIG-EPOCH, BUMPEPOCH, MEET). Each returns Redis's error text, or null when done; argument
+ * SET-CONFIG-EPOCH, BUMPEPOCH, MEET, REPLICATE). Each returns Redis's error text, or null when done; argument
  * parsing stays in `commands/cluster.ts`.
  */
 import type { ClusterState } from "./state.ts";
 import { CLUSTER_SLOTS, NODE_MASTER, NODE_MIGRATE_TO, NODE_SLAVE, randomNodeId } from "./node.ts";
-import { bumpEpochWithoutConsensus } from "./epochs.ts";
+import { bumpEpochWithoutConsensus, setMyMaster } from "./epochs.ts";
 import { updateClusterState } from "./failure.ts";
 import { startHandshake } from "./gossip.ts";
 
@@ -76,7 +76,8 @@ export function resetCluster(state: ClusterState, hard: boolean, now: number): s
   }
   if ((me.flags & NODE_SLAVE) !== 0) {
     me.flags = (me.flags & ~NODE_SLAVE) | NODE_MASTER | NODE_MIGRATE_TO;
-    me.masterId = null;
+    state.detachReplica(me);
+    state.replicatingFrom = null;
     state.emit({ kind: "replicate", masterId: null });
   }
   for (let slot = 0; slot < CLUSTER_SLOTS; slot++) {
@@ -120,4 +121,18 @@ export function bumpEpoch(state: ClusterState): string {
 /** MEET: starts a handshake (the address was validated by the command). */
 export function meet(state: ClusterState, ip: string, port: number, cport: number, now: number): void {
   startHandshake(state, ip, port, cport, now);
+}
+
+/** REPLICATE: makes me a replica of a master (clusterCommand REPLICATE's checks, then clusterSetMaster). */
+export function replicate(state: ClusterState, id: string, now: number): string | null {
+  const node = state.nodes.get(id);
+  if (node === undefined) return `ERR Unknown node ${id}`;
+  if (node === state.myself) return "ERR Can't replicate myself";
+  if ((node.flags & NODE_SLAVE) !== 0) return "ERR I can only replicate a master, not a replica.";
+  const me = state.myself;
+  if ((me.flags & NODE_MASTER) !== 0 && (me.numSlots !== 0 || state.data.dbSize() !== 0)) {
+    return "ERR To set a master the node must be empty and without assigned slots.";
+  }
+  setMyMaster(state, node, now);
+  return null;
 }

@@ -3,10 +3,22 @@
  * timeouts, (re)connecting links, Redis's ping schedule, PFAIL, and the cluster state.
  */
 import type { ClusterState } from "./state.ts";
-import { NODE_FAIL, NODE_HANDSHAKE, NODE_MYSELF, NODE_NOADDR, NODE_PFAIL } from "./node.ts";
+import {
+  NODE_FAIL,
+  NODE_HANDSHAKE,
+  NODE_MYSELF,
+  NODE_NOADDR,
+  NODE_NOFAILOVER,
+  NODE_PFAIL,
+  NODE_SLAVE,
+} from "./node.ts";
 import { MSG_PING } from "./bus/message.ts";
 import { sendPing } from "./gossip.ts";
 import { updateClusterState } from "./failure.ts";
+import { handleReplicaFailover } from "./election.ts";
+import { checkManualFailoverTimeout, handleManualFailover } from "./manual_failover.ts";
+import { handleReplicaMigration, migrationCounts } from "./replica_migration.ts";
+import { updateWriteFence } from "./write_fence.ts";
 
 /** The cron period the schedule below assumes. */
 export const CLUSTER_CRON_PERIOD_MS = 100;
@@ -22,6 +34,7 @@ export function clusterTick(state: ClusterState, now: number): void {
   const timeout = state.settings.nodeTimeoutMs;
   const handshakeTimeout = Math.max(timeout, MIN_HANDSHAKE_TIMEOUT_MS);
   state.cronIterations++;
+  updateMyselfFlags(state);
 
   let pfail = 0;
   for (const node of [...state.nodes.values()]) {
@@ -65,6 +78,12 @@ export function clusterTick(state: ClusterState, now: number): void {
       if (current !== undefined) sendPing(state, current, MSG_PING, now);
       continue;
     }
+    // A master in a manual failover pings the replica every tick: each header carries its paused offset.
+    if (state.mfEnd !== 0 && state.mfReplica === node && state.isMaster(state.myself) && node.link !== null) {
+      const current = state.links.get(node.link);
+      if (current !== undefined && current.connected) sendPing(state, current, MSG_PING, now);
+      continue;
+    }
     if (node.pingSent !== 0) {
       const delay = Math.min(now - node.pingSent, now - node.dataReceived);
       if (delay > timeout && (node.flags & (NODE_PFAIL | NODE_FAIL)) === 0) {
@@ -73,6 +92,40 @@ export function clusterTick(state: ClusterState, now: number): void {
       }
     }
   }
+  replicateIfNeeded(state);
+  checkManualFailoverTimeout(state, now);
+  if ((state.myself.flags & NODE_SLAVE) !== 0) {
+    handleManualFailover(state);
+    handleReplicaFailover(state, now);
+    const counts = migrationCounts(state);
+    if (counts.orphanedMasters > 0 && counts.maxReplicas >= 2 && counts.myMasterReplicas === counts.maxReplicas) {
+      handleReplicaMigration(state, counts.maxReplicas, now);
+    }
+  }
   // Redis recomputes only after changes; every tick is as cheap here and also ends the start-up delay on time.
   updateClusterState(state, now);
+  updateWriteFence(state);
+}
+
+/** NOFAILOVER on myself follows `cluster-replica-no-failover` (clusterUpdateMyselfFlags). */
+function updateMyselfFlags(state: ClusterState): void {
+  const me = state.myself;
+  const flags = state.settings.replicaNoFailover ? me.flags | NODE_NOFAILOVER : me.flags & ~NODE_NOFAILOVER;
+  if (flags !== me.flags) {
+    me.flags = flags;
+    state.persist();
+  }
+}
+
+/**
+ * A replica whose master has an address asks the shell to replicate from it once (after start-up from
+ * nodes.conf, or when its master became known): Redis's cron does this when replication is not set up.
+ */
+function replicateIfNeeded(state: ClusterState): void {
+  const me = state.myself;
+  if ((me.flags & NODE_SLAVE) === 0 || me.masterId === null || state.replicatingFrom === me.masterId) return;
+  const master = state.myMaster();
+  if (master === null || (master.flags & NODE_NOADDR) !== 0 || master.port === 0) return;
+  state.replicatingFrom = master.id;
+  state.emit({ kind: "replicate", masterId: master.id });
 }

@@ -6,6 +6,7 @@ import type { ClusterState } from "./state.ts";
 import { CLUSTER_SLOTS, type ClusterNode, NODE_MASTER, NODE_MIGRATE_TO, NODE_SLAVE } from "./node.ts";
 import { slotBit } from "./bus/message.ts";
 import { updateClusterState } from "./failure.ts";
+import { resetManualFailover } from "./manual_failover.ts";
 
 /** The greatest configEpoch known, or currentEpoch when greater (clusterGetMaxEpoch). */
 export function maxEpoch(state: ClusterState): number {
@@ -112,11 +113,8 @@ export function updateSlotsConfigWith(
     newPrimary !== null && curMaster !== null && curMaster.numSlots === 0 &&
     (state.settings.allowReplicaMigration || senderSlots === migratedOurSlots)
   ) {
-    state.log(
-      "notice",
-      `Configuration change detected. Reconfiguring myself as a replica of ${sender.id}`,
-    );
-    setMyMaster(state, sender);
+    state.log("warning", `Configuration change detected. Reconfiguring myself as a replica of ${sender.id}`);
+    setMyMaster(state, sender, now);
   } else if (
     state.myMaster() !== null && (state.myMaster()!.flags & NODE_SLAVE) !== 0 &&
     state.myMaster()!.masterId !== me.id
@@ -125,7 +123,7 @@ export function updateSlotsConfigWith(
     const grandNode = grand === null ? null : state.nodes.get(grand) ?? null;
     if (grandNode !== null) {
       state.log("notice", `I'm a sub-replica! Reconfiguring myself as a replica of ${grandNode.id}`);
-      setMyMaster(state, grandNode);
+      setMyMaster(state, grandNode, now);
     }
   } else if (dirty.length > 0) {
     for (const slot of dirty) state.log("notice", `Deleting keys in dirty slot ${slot}`);
@@ -134,7 +132,7 @@ export function updateSlotsConfigWith(
 }
 
 /** Makes myself a replica of `master` (clusterSetMaster): my slots are dropped, replication restarts. */
-export function setMyMaster(state: ClusterState, master: ClusterNode): void {
+export function setMyMaster(state: ClusterState, master: ClusterNode, now: number): void {
   const me = state.myself;
   if (state.isMaster(me)) {
     me.flags = (me.flags & ~(NODE_MASTER | NODE_MIGRATE_TO)) | NODE_SLAVE;
@@ -144,7 +142,10 @@ export function setMyMaster(state: ClusterState, master: ClusterNode): void {
       state.migratingTo[slot] = null;
     }
   }
-  me.masterId = master.id;
+  state.attachReplica(me, master);
+  state.replicatingFrom = master.id;
   state.emit({ kind: "replicate", masterId: master.id });
+  resetManualFailover(state);
+  updateClusterState(state, now);
   state.persist(true);
 }

@@ -24,15 +24,22 @@ import {
   type BusMessage,
   type GossipEntry,
   MSG_FAIL,
+  MSG_FAILOVER_AUTH_ACK,
+  MSG_FAILOVER_AUTH_REQUEST,
   MSG_MEET,
+  MSG_MFSTART,
   MSG_PING,
   MSG_PONG,
   MSG_PUBLISH,
   MSG_PUBLISHSHARD,
   MSG_TYPE_COUNT,
   MSG_UPDATE,
+  MSGFLAG0_PAUSED,
   slotBit,
 } from "./bus/message.ts";
+import { handleAuthAck, handleAuthRequest } from "./election.ts";
+import { handleMfStart, noteMasterPausedOffset } from "./manual_failover.ts";
+import { updateWriteFence } from "./write_fence.ts";
 import {
   addFailureReport,
   clearNodeFailureIfNeeded,
@@ -248,6 +255,13 @@ export function processMessage(state: ClusterState, linkId: number, msg: BusMess
     }
     sender.replOffset = msg.offset;
     sender.replOffsetTime = now;
+    // A replica in a manual failover learns the offset its paused master stopped at.
+    if (
+      state.mfEnd !== 0 && (state.myself.flags & NODE_SLAVE) !== 0 && state.myself.masterId === sender.id &&
+      (msg.mflags & MSGFLAG0_PAUSED) !== 0
+    ) {
+      noteMasterPausedOffset(state, msg.offset);
+    }
   }
 
   if (type === MSG_PING || type === MSG_MEET) {
@@ -296,6 +310,12 @@ export function processMessage(state: ClusterState, linkId: number, msg: BusMess
     if ((node.flags & NODE_SLAVE) !== 0) state.setNodeAsMaster(node);
     node.configEpoch = msg.update.configEpoch;
     updateSlotsConfigWith(state, node, msg.update.configEpoch, msg.update.slots, now, true);
+  } else if (type === MSG_FAILOVER_AUTH_REQUEST) {
+    handleAuthRequest(state, sender, msg, now);
+  } else if (type === MSG_FAILOVER_AUTH_ACK) {
+    handleAuthAck(state, sender, msg, now);
+  } else if (type === MSG_MFSTART) {
+    handleMfStart(state, sender, link, now);
   } else if (type === MSG_PUBLISH || type === MSG_PUBLISHSHARD) {
     state.emit({
       kind: "deliver-publish",
@@ -304,7 +324,6 @@ export function processMessage(state: ClusterState, linkId: number, msg: BusMess
       shard: type === MSG_PUBLISHSHARD,
     });
   }
-  // Failover auth and MFSTART come with replication.
 }
 
 /**
@@ -382,6 +401,11 @@ function processPingFamily(
   if (link.outbound && type === MSG_PONG && link.node !== null) {
     const node = link.node;
     node.pongReceived = now;
+    // It answered a PING sent at pingSent, so it heard from us since then (the write fence's contact).
+    if (node.pingSent !== 0 && node.pingSent > node.fenceContactAt) {
+      node.fenceContactAt = node.pingSent;
+      updateWriteFence(state);
+    }
     node.pingSent = 0;
     if ((node.flags & NODE_PFAIL) !== 0) {
       node.flags &= ~NODE_PFAIL;
@@ -406,9 +430,7 @@ function processPingFamily(
     }
     const master = state.nodes.get(msg.slaveof);
     if (master !== undefined && sender.masterId !== master.id) {
-      const hadReplicas = state.replicasOf(master).length > 0;
-      sender.masterId = master.id;
-      if (!hadReplicas) master.flags |= NODE_MIGRATE_TO;
+      state.attachReplica(sender, master);
       state.persist();
     }
   }

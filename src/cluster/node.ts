@@ -83,6 +83,11 @@ export interface ClusterNode {
   replOffsetTime: number;
   /** When it became an orphan master (replica migration). */
   orphanedTime: number;
+  /**
+   * Send time of the last PING of ours it answered (so it heard from us at or after this): the write fence
+   * counts a master as in contact while this is recent.
+   */
+  fenceContactAt: number;
   /** Failure reports: reporting master id -> unix ms of the report. */
   failReports: Map<string, number>;
   /** Our outbound link to it (a link id), null when none. */
@@ -117,6 +122,7 @@ export function newNode(id: string, flags: number, now: number): ClusterNode {
     replOffset: 0,
     replOffsetTime: 0,
     orphanedTime: 0,
+    fenceContactAt: 0,
     failReports: new Map(),
     link: null,
     inboundLink: null,

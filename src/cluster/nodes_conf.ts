@@ -11,6 +11,7 @@ import {
   isValidNodeId,
   newNode,
   NODE_FAIL,
+  NODE_MIGRATE_TO,
   NODE_MYSELF,
   NODE_SLAVE,
 } from "./node.ts";
@@ -264,6 +265,11 @@ export function stateFromNodesConf(
     state.nodes.set(node.id, node);
   }
   const byId = (id: string): ClusterNode => state.nodes.get(id)!;
+  // A master with replicas is a replica-migration target (clusterNodeAddSlave while loading).
+  for (const node of state.nodes.values()) {
+    const master = node.masterId === null ? undefined : state.nodes.get(node.masterId);
+    if (master !== undefined && master !== node) master.flags |= NODE_MIGRATE_TO;
+  }
   for (let slot = 0; slot < CLUSTER_SLOTS; slot++) {
     const owner = parsed.slotOwners[slot];
     if (owner !== null) state.setSlotOwner(slot, byId(owner));

@@ -15,6 +15,7 @@ import {
   NODE_FAIL,
   NODE_HANDSHAKE,
   NODE_MASTER,
+  NODE_MIGRATE_TO,
   NODE_MYSELF,
   NODE_NOADDR,
   NODE_NOFAILOVER,
@@ -70,7 +71,8 @@ Deno.test("the real section 2 nodes.conf loads and re-serializes identically (pi
 
   assert.equal(state.myself.id, M1);
   assert.equal(state.nodes.get(M1), state.myself);
-  assert.equal(state.myself.flags, NODE_MYSELF | NODE_MASTER);
+  // A master with a replica is a replica-migration target, as Redis's loader marks it (clusterNodeAddSlave).
+  assert.equal(state.myself.flags, NODE_MYSELF | NODE_MASTER | NODE_MIGRATE_TO);
   assert.deepEqual([...state.nodes.keys()], [R1, M3, M1, M2]);
   assert.equal(state.currentEpoch, 3);
   assert.equal(state.lastVoteEpoch, 0);
@@ -130,7 +132,7 @@ Deno.test("section 1 lines: open slots, placeholders for unknown ids, hostname, 
   ].join("\n");
   state = load(text);
   const a = state.nodes.get(A)!;
-  assert.equal(a.flags, NODE_MASTER | NODE_FAIL);
+  assert.equal(a.flags, NODE_MASTER | NODE_FAIL | NODE_MIGRATE_TO);
   assert.equal(a.failTime, NOW);
   assert.equal(a.pingSent, NOW);
   assert.equal(state.myself.hostname, "host-7001.example");
@@ -226,7 +228,7 @@ Deno.test("a master id seen before its own line becomes a placeholder that its l
     `${M1} :0@0 myself,master - 0 0 0 connected\n`;
   const state = load(text);
   assert.deepEqual([...state.nodes.keys()], [R1, M2, M1]);
-  assert.equal(state.nodes.get(M2)!.flags, NODE_MASTER);
+  assert.equal(state.nodes.get(M2)!.flags, NODE_MASTER | NODE_MIGRATE_TO);
   assert.equal(state.nodes.get(M2)!.numSlots, 1);
   assert.equal(state.currentEpoch, 3);
 });

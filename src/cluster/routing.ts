@@ -7,6 +7,7 @@ import type { ClusterState } from "./state.ts";
 import type { ClusterNode } from "./node.ts";
 import { NODE_SLAVE } from "./node.ts";
 import { keyHashSlot } from "./slots.ts";
+import { isWriteFenced } from "./write_fence.ts";
 import { CMD_WRITE, type Command, commandKeyPositions } from "../commands/table.ts";
 
 /** One command as routing sees it: the command and its arguments. */
@@ -138,7 +139,7 @@ export function routeCommand(
       return "CLUSTERDOWN The cluster is down and only accepts read commands";
     }
   }
-  if (queued === null && cmd.fullname === "migrate" && (scan.migrating || scan.importing)) return null;
+  if (queued === null && cmd.fullname === "migrate" && (scan.migrating || scan.importing)) return fenced(state);
   if (scan.migrating && scan.missingKeys > 0) {
     if (scan.multipleKeys) return "TRYAGAIN Multiple keys request during rehashing of slot";
     const target = state.migratingTo[slot]!;
@@ -146,11 +147,22 @@ export function routeCommand(
   }
   if (scan.importing && (client.asking || scan.askingCommand)) {
     if (scan.multipleKeys && scan.missingKeys > 0) return "TRYAGAIN Multiple keys request during rehashing of slot";
-    return null;
+    return fenced(state);
   }
   if (
     (client.readonly || pubsubShard) && !scan.isWrite && (me.flags & NODE_SLAVE) !== 0 && me.masterId === owner.id
   ) return null;
   if (owner !== me) return `MOVED ${slot} ${endpoint(state, owner)}:${owner.port}`;
-  return null;
+  return fenced(state);
+}
+
+/**
+ * A write this master would serve is refused while the write fence is up (tessera's minority fencing,
+ * `write_fence.ts`): null to serve it. The clock is read only for writes, and only once a deadline exists.
+ */
+function fenced(state: ClusterState): string | null {
+  if (!scan.isWrite || state.writeFenceAt === Infinity || !isWriteFenced(state, Date.now())) return null;
+  return state.settings.allowReadsWhenDown
+    ? "CLUSTERDOWN The cluster is down and only accepts read commands"
+    : "CLUSTERDOWN The cluster is down";
 }

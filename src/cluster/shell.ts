@@ -11,6 +11,7 @@ import { loadNodesConf, NodesConfError, serializeNodesConf } from "./nodes_conf.
 import { lockNodesConf, readNodesConf, writeNodesConfAtomic } from "./nodes_conf_file.ts";
 import { randomNodeId } from "./node.ts";
 import { updateClusterState } from "./failure.ts";
+import { updateWriteFence } from "./write_fence.ts";
 import type { Config } from "../config/config.ts";
 import type { Db } from "../store/keyspace.ts";
 import { logger } from "../log.ts";
@@ -52,6 +53,11 @@ export function clusterSettings(config: Config): ClusterSettings {
     port: config.num("cluster-announce-port") || port,
     pport: 0,
     cport: config.num("cluster-announce-bus-port") || busPort,
+    replPingReplicaPeriodMs: config.num("repl-ping-replica-period") * 1000,
+    electionBaseDelayMs: config.num("cluster-election-base-delay-ms"),
+    electionRandomDelayMs: config.num("cluster-election-random-delay-ms"),
+    electionRankDelayMs: config.num("cluster-election-rank-delay-ms"),
+    writeFencePercent: config.num("cluster-write-fence-percent"),
   };
 }
 
@@ -172,6 +178,8 @@ export class ClusterShell {
     me.pport = settings.pport;
     me.hostname = settings.announceHostname;
     if (settings.announceIp !== "") me.ip = settings.announceIp;
+    // CONFIG SET cluster-write-fence-percent (or node timeout) takes effect at once.
+    updateWriteFence(this.state);
   }
 
   /** Writes nodes.conf now (temp file, fsync, rename); returns the OS error text (C's strerror) on failure. */

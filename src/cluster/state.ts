@@ -70,6 +70,11 @@ export interface ClusterDataView {
   dbSize(): number;
   /** Replication offset advertised in message headers. */
   replOffset(): number;
+  /**
+   * Ms since the replication link last heard from the master, or since it went down (Redis's data age
+   * input: `lastinteraction` / `repl_down_since`); absent or 0 when unknown. Read by replicas' elections.
+   */
+  masterLinkIdleMs?(now: number): number;
 }
 
 /** Settings from the config the cluster logic reads (refreshed by the shell after CONFIG SET). */
@@ -89,6 +94,14 @@ export interface ClusterSettings {
   port: number;
   pport: number;
   cport: number;
+  /** `repl-ping-replica-period` in ms (part of the replica validity bound). */
+  replPingReplicaPeriodMs: number;
+  /** Tessera: the election delay is base + random(0..random-1) + rank × rank delay (Redis: 500, 500, 1000). */
+  electionBaseDelayMs: number;
+  electionRandomDelayMs: number;
+  electionRankDelayMs: number;
+  /** Tessera: a master fences writes after this % of node_timeout without a majority of masters (0: off). */
+  writeFencePercent: number;
 }
 
 /**
@@ -111,6 +124,11 @@ export function defaultClusterSettings(port: number, overrides: Partial<ClusterS
     port,
     pport: 0,
     cport: port + 10000,
+    replPingReplicaPeriodMs: 10_000,
+    electionBaseDelayMs: 500,
+    electionRandomDelayMs: 500,
+    electionRankDelayMs: 1000,
+    writeFencePercent: 90,
     ...overrides,
   };
 }
@@ -156,6 +174,32 @@ export class ClusterState {
   /** First state evaluation, and last time this master was in a minority (clusterUpdateState's statics). */
   firstStateCheckAt = 0;
   amongMinorityAt = 0;
+
+  // Replica-side election (Redis's failover_auth_* fields), see election.ts.
+  /** When the current election may start (or started); 0 when none was scheduled. */
+  failoverAuthTime = 0;
+  failoverAuthCount = 0;
+  failoverAuthSent = false;
+  failoverAuthRank = 0;
+  failoverAuthEpoch = 0;
+  /** Why the last attempt could not proceed (a CANT_FAILOVER_* code), and when it was logged. */
+  cantFailoverReason = 0;
+  cantFailoverLoggedAt = 0;
+
+  // Manual failover (Redis's mf_* fields), see manual_failover.ts.
+  /** Deadline of the manual failover in progress, 0 when none. */
+  mfEnd = 0;
+  /** Replica: the election may start (offsets agree, or FORCE). */
+  mfCanStart = false;
+  /** Master: the replica doing the manual failover. */
+  mfReplica: ClusterNode | null = null;
+  /** Replica: the paused master's offset, -1 until a PAUSED header arrives. */
+  mfMasterOffset = -1;
+
+  /** The master id last handed to the `replicate` effect ("" for none yet, null after promotion). */
+  replicatingFrom: string | null | "" = "";
+  /** Tessera write fence: unix ms from which writes are refused (Infinity: not fenced), see write_fence.ts. */
+  writeFenceAt = Infinity;
 
   constructor(myId: string, settings: ClusterSettings, data: ClusterDataView, now: number, rng: () => number) {
     this.settings = settings;
@@ -289,12 +333,34 @@ export class ClusterState {
     link.node = node;
   }
 
-  /** Turns a node into a master (clusterSetNodeAsMaster): detached from its master, MIGRATE_TO set. */
+  /**
+   * Turns a node into a master (clusterSetNodeAsMaster): detached from its master; a promoted peer gets
+   * MIGRATE_TO (it had replica siblings), myself does not.
+   */
   setNodeAsMaster(node: ClusterNode): void {
     if (this.isMaster(node)) return;
+    if (node.masterId !== null) {
+      this.detachReplica(node);
+      if (node !== this.myself) node.flags |= NODE_MIGRATE_TO;
+    }
     node.masterId = null;
-    node.flags = (node.flags & ~NODE_SLAVE) | NODE_MASTER | NODE_MIGRATE_TO;
+    node.flags = (node.flags & ~NODE_SLAVE) | NODE_MASTER;
     this.persist(true);
+  }
+
+  /** Removes a replica from its master's list (clusterNodeRemoveSlave): a master left without replicas loses MIGRATE_TO. */
+  detachReplica(replica: ClusterNode): void {
+    const master = replica.masterId === null ? undefined : this.nodes.get(replica.masterId);
+    replica.masterId = null;
+    if (master !== undefined && this.replicasOf(master).length === 0) master.flags &= ~NODE_MIGRATE_TO;
+  }
+
+  /** Attaches a replica to a master (clusterNodeAddSlave): a master with replicas is a migration target. */
+  attachReplica(replica: ClusterNode, master: ClusterNode): void {
+    if (replica.masterId === master.id) return;
+    if (replica.masterId !== null) this.detachReplica(replica);
+    replica.masterId = master.id;
+    master.flags |= NODE_MIGRATE_TO;
   }
 
   /** The slot bitmap of a node. */
@@ -322,12 +388,10 @@ export class ClusterState {
     msg.state = this.state === "ok" ? 0 : 1;
     msg.currentEpoch = this.currentEpoch;
     msg.offset = this.data.replOffset();
-    if (this.mfPaused) msg.mflags |= MSGFLAG0_PAUSED;
+    // A master in a manual failover tells its replica it is paused (and at which offset) in every header.
+    if ((me.flags & NODE_MASTER) !== 0 && this.mfEnd !== 0) msg.mflags |= MSGFLAG0_PAUSED;
     return msg;
   }
-
-  /** Set while this master is paused for a manual failover (replication issue). */
-  mfPaused = false;
 
   /** Sends a message on a link and counts it. */
   send(linkId: number, msg: BusMessage): void {

@@ -1,7 +1,7 @@
 /**
  * CLUSTER (MYID NODES SLOTS SHARDS INFO LINKS KEYSLOT COUNTKEYSINSLOT GETKEYSINSLOT ADDSLOTS ADDSLOTSRANGE
  * DELSLOTS DELSLOTSRANGE FLUSHSLOTS MEET FORGET RESET SET-CONFIG-EPOCH BUMPEPOCH SAVECONFIG
- * COUNT-FAILURE-REPORTS REPLICAS SLAVES HELP), ASKING, READONLY and READWRITE, with Redis 7.0.15's replies and
+ * COUNT-FAILURE-REPORTS REPLICAS SLAVES REPLICATE FAILOVER HELP), ASKING, READONLY and READWRITE, with Redis 7.0.15's replies and
  * errors (`reference/cluster-text-formats.md` sections 7 and 9). Argument parsing lives here; the state changes
  * are `cluster/admin.ts`'s, run through the shell so their effects (persist, log, messages) are carried out.
  */
@@ -17,11 +17,13 @@ import {
   flushSlots,
   forgetNode,
   meet,
+  replicate,
   resetCluster,
   setConfigEpoch,
   slotConflict,
 } from "../cluster/admin.ts";
 import { countFailureReports } from "../cluster/failure.ts";
+import { startManualFailover } from "../cluster/manual_failover.ts";
 import {
   clusterInfoText,
   clusterNodesText,
@@ -270,6 +272,24 @@ const clusterReplicas = clusterOnly((c, argv, shell) => {
   for (const replica of replicas) c.out.bulk(nodeDescription(state, replica));
 });
 
+/** CLUSTER REPLICATE id: become a replica of that master (Redis's checks, in its order). */
+const clusterReplicate = clusterOnly((c, argv, shell) => {
+  if (nodeOrReply(c, shell.state, argv[2]) === null) return;
+  replyDone(c, step(shell, (now) => replicate(shell.state, argv[2], now)));
+});
+
+/** CLUSTER FAILOVER [FORCE|TAKEOVER]: start a manual failover on this replica. */
+const clusterFailover = clusterOnly((c, argv, shell) => {
+  if (argv.length > 3) return subcommandSyntaxError(c, argv);
+  let mode: "" | "force" | "takeover" = "";
+  if (argv.length === 3) {
+    const option = argv[2].toLowerCase();
+    if (option !== "force" && option !== "takeover") return c.error(ERR_SYNTAX);
+    mode = option;
+  }
+  replyDone(c, step(shell, (now) => startManualFailover(shell.state, mode, now)));
+});
+
 /** READONLY, READWRITE and ASKING, also answered only in cluster mode. */
 function clientFlagCommand(apply: (c: Client) => void): Handler {
   return (c) => {
@@ -319,6 +339,8 @@ export const clusterCommands: Record<string, Handler> = {
     if (node !== null) c.out.int(step(shell, (now) => countFailureReports(shell.state, node, now)));
   }),
   "cluster|replicas": clusterReplicas,
+  "cluster|replicate": clusterReplicate,
+  "cluster|failover": clusterFailover,
   "cluster|slaves": clusterReplicas,
   readonly: clientFlagCommand((c) => c.readonly = true),
   readwrite: clientFlagCommand((c) => c.readonly = false),

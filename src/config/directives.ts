@@ -222,10 +222,14 @@ export const DIRECTIVES: Directive[] = [
     noEffect: true,
   },
   bool("stop-writes-on-bgsave-error", "yes"),
-  bool("rdbcompression", "yes"),
-  bool("rdbchecksum", "yes", immutable),
+  bool("rdbcompression", "yes", { noEffect: false }),
+  bool("rdbchecksum", "yes", { ...immutable, noEffect: false }),
   enm("sanitize-dump-payload", "no", ["no", "yes", "clients"]),
-  str("dbfilename", "dump.rdb", { protected: true, validate: baseName("dbfilename", "filename", true) }),
+  str("dbfilename", "dump.rdb", {
+    protected: true,
+    validate: baseName("dbfilename", "filename", true),
+    noEffect: false,
+  }),
   bool("rdb-del-sync-files", "no"),
   {
     name: "dir",

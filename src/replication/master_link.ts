@@ -36,8 +36,8 @@ export class MasterLink {
   client: Client | null = null;
   private conn: Deno.TcpConn | null = null;
   private cancelled = false;
-  /** Unix ms the link went down (INFO master_link_down_since_seconds), 0 while up. */
-  downSince = Date.now();
+  /** Unix ms the link went down (INFO master_link_down_since_seconds); 0 while up and before the first sync. */
+  downSince = 0;
   /** Transfer progress while a snapshot arrives (-1 total: `$EOF:` form, size unknown). */
   syncTotalBytes = 0;
   syncReadBytes = 0;
@@ -84,8 +84,10 @@ export class MasterLink {
       }
       this.closeConnection();
       if (this.cancelled) return;
-      if (this.state === "connected") logger.notice("Connection with master lost.");
-      if (this.downSince === 0) this.downSince = Date.now();
+      if (this.state === "connected") {
+        logger.notice("Connection with master lost.");
+        this.downSince = Date.now();
+      }
       this.state = "connect";
       await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
     }
@@ -258,6 +260,15 @@ export class MasterLink {
       return;
     }
     repl.feedBytes(w.bytes.subarray(0, w.length));
+  }
+
+  /**
+   * How long my data has not been refreshed by my master (Redis's data age for elections): since the
+   * last byte from it while the link is up, since the link went down, or forever if it never came up.
+   */
+  idleMs(now: number): number {
+    if (this.state === "connected" && this.client !== null) return now - this.client.lastInteraction;
+    return this.downSince === 0 ? now : now - this.downSince;
   }
 
   /** Offset of the master stream received so far (applied or not). */

@@ -174,6 +174,7 @@ function clusterDataView(server: Server): ClusterDataView {
     countKeysInSlot: (slot) => server.dbs[0].slotSize(slot),
     dbSize: () => server.dbs[0].size,
     replOffset: () => server.repl.offset,
+    masterLinkIdleMs: (now) => server.repl.link?.idleMs(now) ?? 0,
   };
 }
 

@@ -129,6 +129,8 @@ export class VirtualNetwork {
   /** Partition group of each node; nodes in different groups cannot talk. */
   private groups: number[];
   private partitionMode: PartitionMode = "stall";
+  /** Nodes whose outgoing traffic stalls (one-way outages). */
+  private readonly muted = new Set<number>();
   /** Links of each node's current process: link id -> end. */
   private endsOf: Map<number, EndRef>[];
   private readonly conns = new Set<Conn>();
@@ -297,7 +299,7 @@ export class VirtualNetwork {
     const from = conn.ends[side]!;
     const to = conn.ends[side === 0 ? 1 : 0]!;
     while (pipe.items.length > 0 && pipe.items[0].arrival <= now) {
-      if (this.isCut(from.node, to.node)) return;
+      if (this.isCut(from.node, to.node) || this.muted.has(from.node)) return;
       const item = pipe.items.shift()!;
       this.arrive(conn, side, to, item);
     }
@@ -426,9 +428,15 @@ export class VirtualNetwork {
     }
   }
 
+  /** A one-way outage: everything this node sends stalls (until `heal`), while it still receives. */
+  mute(node: number): void {
+    this.muted.add(node);
+  }
+
   /** Removes the partition: stalled traffic flows again, in order, with fresh latencies. */
   heal(): void {
     this.groups.fill(0);
+    this.muted.clear();
     const now = this.host.time();
     for (const conn of this.conns) {
       for (const side of [0, 1] as const) {
