@@ -74,6 +74,8 @@ export class ClusterShell {
   onPauseWrites: ((untilMs: number) => void) | null = null;
   /** DEBUG DROP-CLUSTER-PACKET-FILTER: incoming messages of this type are dropped (-1: none). */
   dropPacketFilter = -1;
+  /** DEBUG DROP-CLUSTER-PACKETS-FROM (tessera only): incoming messages from these senders are dropped. */
+  readonly dropPacketsFrom = new Set<string>();
   private readonly sockets = new Map<number, LinkSocket>();
   private listener: Deno.TcpListener | null = null;
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -351,6 +353,8 @@ export class ClusterShell {
       logger.warning("Dropping packet that matches debug drop filter");
       return true;
     }
+    // A simulated partition: silent, it would log every packet for as long as it lasts.
+    if (this.dropPacketsFrom.size > 0 && this.dropPacketsFrom.has(msg.sender)) return true;
     this.run((now) => processMessage(this.state, linkId, msg, now));
     return this.state.links.has(linkId);
   }

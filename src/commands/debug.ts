@@ -349,6 +349,13 @@ export const debugCommands: Record<string, Handler> = {
       if (type === null) return c.error("ERR value is not an integer or out of range");
       if (c.server.cluster !== null) c.server.cluster.dropPacketFilter = type;
       c.out.ok();
+    } else if (sub === "drop-cluster-packets-from" && argc >= 3) {
+      // Tessera only: a network partition for tests, by sender (node ids, or -1 to clear).
+      const shell = c.server.cluster;
+      if (shell === null) return c.error("ERR Debug option only available for cluster mode enabled setup!");
+      shell.dropPacketsFrom.clear();
+      if (argv[2] !== "-1") for (const id of argv.slice(2)) shell.dropPacketsFrom.add(id);
+      c.out.ok();
     } else if (sub === "clusterlink" && argc === 5 && argv[2].toLowerCase() === "kill") {
       killClusterLink(c, argv[3], argv[4]);
     } else if (sub === "reload") {
