@@ -30,7 +30,7 @@ const SCRIPT: string[][] = [
   ["SETEX", "setex", "100", "v"],
   ["PSETEX", "psetex", "100000", "v"],
   ["EXPIRE", "plain", "100"],
-  ["PEXPIRE", "plain", "100000", "GT"],
+  ["PEXPIRE", "plain", "200000", "GT"],
   ["pexpireat", "plain", "99999999999998"],
   ["EXPIRE", "lower", "-1"],
   ["INCRBYFLOAT", "float", "1.5"],
