@@ -27,8 +27,10 @@ import { pubsubCommands } from "./pubsub.ts";
 import { sortCommands } from "./sort.ts";
 import { geoCommands } from "./geo.ts";
 import { dumpRestoreCommands } from "./dump_restore.ts";
+import { migrateCommands } from "./migrate.ts";
 import { persistenceCommands } from "./persistence.ts";
 import { replicationCommands } from "./replication.ts";
+import { clusterMigrationCommands } from "./cluster_migration.ts";
 
 /** All handler maps, one per family module. */
 export const ALL_COMMANDS: Record<string, Handler>[] = [
@@ -59,6 +61,8 @@ export const ALL_COMMANDS: Record<string, Handler>[] = [
   sortCommands,
   geoCommands,
   dumpRestoreCommands,
+  migrateCommands,
   persistenceCommands,
   replicationCommands,
+  clusterMigrationCommands,
 ];

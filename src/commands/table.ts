@@ -3,6 +3,7 @@
  * recorded by scripts/gen_command_meta.ts into redis_commands.json; each family module supplies
  * handlers by name (`"get"`, `"config|get"`). Only commands with a handler exist for clients.
  */
+import { TESSERA_SUBCOMMANDS } from "./tessera_meta.ts";
 import type { Client } from "../server/client.ts";
 import { type Tagged, taggedField, taggedStrings } from "../resp/tagged.ts";
 import meta from "./redis_commands.json" with { type: "json" };
@@ -182,6 +183,22 @@ function buildCommand(info: Tagged[], docs: Tagged, handlers: Map<string, Handle
   return cmd;
 }
 
+/** A Redis metadata entry with tessera's own subcommands of that command appended (info and docs). */
+function withTesseraSubcommands(name: string, entry: MetaEntry): MetaEntry {
+  const extra = TESSERA_SUBCOMMANDS[name];
+  if (extra === undefined) return entry;
+  const info = (entry.info as Tagged[]).slice();
+  const subs = info[9] as { "~": Tagged[] } | Tagged[];
+  const list = [...(Array.isArray(subs) ? subs : subs["~"]), ...extra.map(([subInfo]) => subInfo)];
+  info[9] = Array.isArray(subs) ? list : { "~": list };
+  const docs = entry.docs as { "%": Tagged[] };
+  const flat = docs["%"].slice();
+  const at = flat.indexOf("subcommands");
+  const subDocs = flat[at + 1] as { "%": Tagged[] };
+  flat[at + 1] = { "%": [...subDocs["%"], ...extra.flatMap(([subInfo, subDoc]) => [subInfo[0], subDoc])] };
+  return { info, docs: { "%": flat } };
+}
+
 /** Drops docs of subcommands that tessera does not implement. */
 function filterDocSubcommands(docs: Tagged, keep: Set<string>, parent: string): Tagged {
   if (docs === null || typeof docs !== "object" || !("%" in docs)) return docs;
@@ -221,7 +238,7 @@ export class CommandTable {
       if (name.includes("|")) containers.add(top);
     }
     for (const name of new Set([...handlers.keys()].map((n) => n.split("|")[0]))) {
-      const entry = META[name];
+      const entry = withTesseraSubcommands(name, META[name]);
       const cmd = buildCommand(entry.info as Tagged[], entry.docs, handlers, null);
       this.commands.set(name, cmd);
     }

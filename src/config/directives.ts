@@ -364,6 +364,8 @@ export const DIRECTIVES: Directive[] = [
   int("cluster-announce-bus-port", "0", 0, 65535, clusterSetting),
   // Tessera-only (hidden, so CONFIG GET * matches Redis): the election delay's terms and the write fence.
   int("cluster-election-base-delay-ms", "500", 0, 60000, { hidden: true, ...clusterSetting }),
+  // Tessera only, for tests: slows an atomic slot migration's snapshot down (like Redis's rdb-key-save-delay).
+  int("cluster-slot-migration-key-delay-us", "0", 0, 10_000_000, { hidden: true, noEffect: false }),
   int("cluster-election-random-delay-ms", "500", 0, 60000, { hidden: true, ...clusterSetting }),
   int("cluster-election-rank-delay-ms", "1000", 0, 60000, { hidden: true, ...clusterSetting }),
   int("cluster-write-fence-percent", "90", 0, 100, { hidden: true, ...clusterSetting }),

@@ -42,6 +42,8 @@ export class Replication {
   readonly stats: ReplicationStats = { syncFull: 0, syncPartialOk: 0, syncPartialErr: 0 };
   /** Unix ms since when this master has had no replica (repl-backlog-ttl), 0 while it has some. */
   noReplicasSince = Date.now();
+  /** Also receives every propagated command (an atomic slot migration forwards the writes of its slots). */
+  private exportTap: ((db: number, argv: readonly string[]) => void) | null = null;
   private readonly streamWriter = new ReplyWriter();
   private flushScheduled = false;
 
@@ -81,15 +83,23 @@ export class Replication {
     );
   }
 
-  /** Client commands are propagated only by a master that has a stream. */
+  /** Sets (or clears) the tap of an atomic slot migration. */
+  setExportTap(tap: ((db: number, argv: readonly string[]) => void) | null): void {
+    this.exportTap = tap;
+    this.refreshActive();
+  }
+
+  /** Client commands are propagated only by a master that has a stream (or a slot migration to feed). */
   refreshActive(): void {
-    propagation.active = this.backlog !== null && this.link === null;
+    propagation.active = (this.backlog !== null || this.exportTap !== null) && this.link === null;
     expiryControl.replica = this.link !== null;
     logger.role = this.link !== null ? "S" : "M";
   }
 
   /** Sends one top-level call's commands: bare when one, wrapped in MULTI/EXEC when several. */
   feedCommands(commands: readonly PendingCommand[]): void {
+    const tap = this.exportTap;
+    if (tap !== null) { for (const { db, argv } of commands) tap(db, argv); }
     if (this.backlog === null) return;
     const w = this.streamWriter;
     w.reset();
@@ -108,6 +118,7 @@ export class Replication {
 
   /** Sends one command, the common case of `feedCommands`. */
   feedCommand(db: number, argv: readonly string[]): void {
+    this.exportTap?.(db, argv);
     if (this.backlog === null) return;
     const w = this.streamWriter;
     w.reset();

@@ -14,6 +14,7 @@ import { clientInfoString } from "./client_info.ts";
 import { type ClientSubscriptions, unsubscribeAll } from "./pubsub.ts";
 import type { ReplicaPeer } from "../replication/master_side.ts";
 import type { MasterLink } from "../replication/master_link.ts";
+import type { MigrationJob } from "../cluster/slot_migration.ts";
 import { expiryControl } from "../store/keyspace.ts";
 
 /** Bytes asked of each read. */
@@ -94,6 +95,8 @@ export class Client {
   replicaPeer: ReplicaPeer | null = null;
   /** On a replica, the link whose master stream this client runs; null for other clients. */
   masterLink: MasterLink | null = null;
+  /** An atomic slot migration this connection streams in (the target side), null for other clients. */
+  importJob: MigrationJob | null = null;
   /** master_repl_offset after this client's last command: what WAIT waits for. */
   woff = 0;
   /** Unix seconds when the soft output limit was first exceeded, 0 when below it. */

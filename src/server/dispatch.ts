@@ -24,6 +24,7 @@ import { discardTransaction } from "../commands/transactions.ts";
 import { afterCommand } from "../store/blocking.ts";
 import { flushPropagation, propagation } from "../replication/propagate.ts";
 import { expiryControl } from "../store/keyspace.ts";
+import { keyLocks, keyLockWait } from "../store/key_locks.ts";
 import { ALLOWED_WHEN_SUBSCRIBED, restoreKeptPushes, subscribedModeError } from "./pubsub.ts";
 
 /** Commands that run at once even inside MULTI (Redis's processCommand list). */
@@ -104,10 +105,11 @@ export function rejectCommand(c: Client, error: string, cmd?: Command, argv?: st
 export function dispatch(c: Client, argv: string[]): void {
   const outBefore = c.out.length;
   const cmd = resolveCommand(c, argv);
+  let held: Promise<void> | null;
   if (cmd !== null) {
     if (!c.authenticated && (cmd.flags & CMD_NO_AUTH) === 0 && authRequired(c)) {
       rejectCommand(c, "NOAUTH Authentication required.", cmd, argv);
-    } else if (c.server.cluster !== null && !c.isMaster && redirectedByCluster(c, cmd, argv)) {
+    } else if (c.server.cluster !== null && !c.isMaster && c.importJob === null && redirectedByCluster(c, cmd, argv)) {
       // answered with MOVED / ASK / CROSSSLOT / TRYAGAIN / CLUSTERDOWN
     } else if (expiryControl.replica && refusedOnReplica(c, cmd)) {
       // READONLY, or a stale replica's MASTERDOWN
@@ -121,6 +123,10 @@ export function dispatch(c: Client, argv: string[]): void {
       // CLIENT PAUSE: the read loop waits, then the command goes through dispatch again
       // (CLIENT REPLY is applied then, to the reply it really writes).
       c.waitFor = c.server.pauseEnded!.then(() => dispatch(c, argv));
+      return;
+    } else if (keyLocks.count !== 0 && !c.isMaster && (held = keyLockWait(c, cmd, argv)) !== null) {
+      // A MIGRATE in flight holds a key this command names: it runs once the key is released.
+      c.waitFor = held.then(() => dispatch(c, argv));
       return;
     } else if (c.multi !== null && !MULTI_IMMEDIATE.has(cmd.fullname)) {
       queueCommand(c, cmd, argv);

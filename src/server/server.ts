@@ -16,6 +16,7 @@ import { attachHistograms, LatencyMonitor } from "./latency.ts";
 import { InstantaneousMetric } from "./metrics.ts";
 import { CMD_FAST, CMD_WRITE, type Command } from "../commands/table.ts";
 import type { ClusterShell } from "../cluster/shell.ts";
+import type { SlotMigrations } from "../cluster/slot_migration.ts";
 import { refreshTypeLimits } from "../store/types/limits.ts";
 import { Replication } from "../replication/replication.ts";
 import { saveRdbSync } from "../persistence/rdb_file.ts";
@@ -124,6 +125,8 @@ export class Server implements KeyspaceObserver {
   readonly keyInDb0 = (key: string): boolean => this.dbs[0].has(key);
   /** The cluster bus and state when `cluster-enabled yes`, else null. */
   cluster: ClusterShell | null = null;
+  /** Atomic slot migrations (cluster mode only). */
+  slotMigrations: SlotMigrations | null = null;
   /** A replica is loading its master's snapshot: commands without the `loading` flag get -LOADING. */
   loading = false;
   /** Replication IDs, offset, backlog, replicas and the link to my master. */
@@ -217,6 +220,7 @@ export class Server implements KeyspaceObserver {
     this.freeFds.sort((a, b) => b - a);
     unwatchAll(c);
     if (c.replicaPeer !== null) replicaClosed(this.repl, c);
+    if (c.importJob !== null) this.slotMigrations?.importClosed(c);
   }
 
   /** Writes an error reply and counts it for INFO errorstats. */

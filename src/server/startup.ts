@@ -1,4 +1,5 @@
 /** Process start-up: argv and config file, logging, chdir, listeners, signals. */
+import { SlotMigrations } from "../cluster/slot_migration.ts";
 import { Config, ConfigFileError, ConfigOpenError } from "../config/config.ts";
 import { applyCommandRenames } from "../config/rename.ts";
 import { splitArgs } from "../resp/split_args.ts";
@@ -130,6 +131,7 @@ export async function runMain(args: string[]): Promise<number> {
       server.cluster = ClusterShell.open(config, server.dbs[0], clusterDataView(server));
       attachClusterPubSub(server);
       attachClusterReplication(server);
+      server.slotMigrations = new SlotMigrations(server);
     } catch (err) {
       if (!(err instanceof ClusterStartError)) throw err;
       for (const line of err.message.split("\n")) logger.warning(line);
