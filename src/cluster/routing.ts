@@ -49,6 +49,9 @@ class KeyScan {
   migrating = false;
   importing = false;
   missingKeys = 0;
+  existingKeys = 0;
+  /** A sharded pub/sub command: its channels are served by the source until the slot moves, never counted. */
+  pubsubShard = false;
   isWrite = false;
   askingCommand = false;
   /** Set when a key's slot has no owner or keys span slots: the error to send. */
@@ -62,6 +65,8 @@ class KeyScan {
     this.migrating = false;
     this.importing = false;
     this.missingKeys = 0;
+    this.existingKeys = 0;
+    this.pubsubShard = false;
     this.isWrite = false;
     this.askingCommand = false;
     this.error = null;
@@ -98,7 +103,10 @@ class KeyScan {
       }
       this.multipleKeys = true;
     }
-    if ((this.migrating || this.importing) && !keyPresent(key)) this.missingKeys++;
+    if ((this.migrating || this.importing) && !this.pubsubShard) {
+      if (keyPresent(key)) this.existingKeys++;
+      else this.missingKeys++;
+    }
     return true;
   }
 }
@@ -118,6 +126,7 @@ export function routeCommand(
   keyPresent: (key: string) => boolean,
 ): string | null {
   scan.reset();
+  const pubsubShard = scan.pubsubShard = queued === null && PUBSUB_SHARD_COMMANDS.has(cmd.fullname);
   if (queued !== null) {
     for (const q of queued) if (!scan.addCommand(state, q.cmd, q.argv, keyPresent)) break;
   } else {
@@ -129,7 +138,6 @@ export function routeCommand(
   const me = state.myself;
   const slot = scan.slot;
 
-  const pubsubShard = queued === null && PUBSUB_SHARD_COMMANDS.has(cmd.fullname);
   if (state.state !== "ok") {
     if (pubsubShard) {
       if (!state.settings.allowPubsubshardWhenDown) return "CLUSTERDOWN The cluster is down";
@@ -140,8 +148,9 @@ export function routeCommand(
     }
   }
   if (queued === null && cmd.fullname === "migrate" && (scan.migrating || scan.importing)) return fenced(state);
+  // Some keys still here and some gone: neither node has them all (a request whose keys are all gone is asked on).
   if (scan.migrating && scan.missingKeys > 0) {
-    if (scan.multipleKeys) return "TRYAGAIN Multiple keys request during rehashing of slot";
+    if (scan.existingKeys > 0) return "TRYAGAIN Multiple keys request during rehashing of slot";
     const target = state.migratingTo[slot]!;
     return `ASK ${slot} ${endpoint(state, target)}:${target.port}`;
   }

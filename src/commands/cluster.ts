@@ -1,6 +1,6 @@
 /**
  * CLUSTER (MYID NODES SLOTS SHARDS INFO LINKS KEYSLOT COUNTKEYSINSLOT GETKEYSINSLOT ADDSLOTS ADDSLOTSRANGE
- * DELSLOTS DELSLOTSRANGE FLUSHSLOTS MEET FORGET RESET SET-CONFIG-EPOCH BUMPEPOCH SAVECONFIG
+ * DELSLOTS DELSLOTSRANGE FLUSHSLOTS SETSLOT MEET FORGET RESET SET-CONFIG-EPOCH BUMPEPOCH SAVECONFIG
  * COUNT-FAILURE-REPORTS REPLICAS SLAVES REPLICATE FAILOVER HELP), ASKING, READONLY and READWRITE, with Redis 7.0.15's replies and
  * errors (`reference/cluster-text-formats.md` sections 7 and 9). Argument parsing lives here; the state changes
  * are `cluster/admin.ts`'s, run through the shell so their effects (persist, log, messages) are carried out.
@@ -23,6 +23,7 @@ import {
   slotConflict,
 } from "../cluster/admin.ts";
 import { countFailureReports } from "../cluster/failure.ts";
+import { ERR_SETSLOT_REPLICA, setSlot, type SetSlotAction } from "../cluster/setslot.ts";
 import { startManualFailover } from "../cluster/manual_failover.ts";
 import {
   clusterInfoText,
@@ -182,6 +183,23 @@ function slotRangesCommand(add: boolean): Handler {
   });
 }
 
+/** SETSLOT's actions with the argument count each takes (Redis matches action and count together). */
+const SETSLOT_ARGC: Record<string, number> = { migrating: 5, importing: 5, node: 5, stable: 4 };
+
+/** CLUSTER SETSLOT slot IMPORTING id | MIGRATING id | STABLE | NODE id: Redis's checks in its order. */
+const clusterSetSlot = clusterOnly((c, argv, shell) => {
+  const state = shell.state;
+  if ((state.myself.flags & NODE_SLAVE) !== 0) return c.error(ERR_SETSLOT_REPLICA);
+  const slot = parseSlot(argv[2]);
+  if (slot === null) return c.error(ERR_INVALID_SLOT);
+  const action = argv[3].toLowerCase();
+  if (!Object.hasOwn(SETSLOT_ARGC, action) || SETSLOT_ARGC[action] !== argv.length) {
+    return c.error("ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP");
+  }
+  const nodeId = argv.length === 5 ? argv[4] : "";
+  replyDone(c, step(shell, (now) => setSlot(state, slot, action as SetSlotAction, nodeId, now)));
+});
+
 /** Whether a parsed port is a usable TCP port (1..65535). */
 function validPort(port: number | bigint): boolean {
   return typeof port === "number" && port > 0 && port <= MAX_TCP_PORT;
@@ -325,6 +343,7 @@ export const clusterCommands: Record<string, Handler> = {
   "cluster|flushslots": clusterOnly((c, _argv, shell) =>
     replyDone(c, step(shell, (now) => flushSlots(shell.state, now)))
   ),
+  "cluster|setslot": clusterSetSlot,
   "cluster|meet": clusterMeet,
   "cluster|forget": clusterOnly((c, argv, shell) => {
     if (nodeOrReply(c, shell.state, argv[2]) === null) return;
