@@ -7,11 +7,13 @@
  * element of 1M-element containers) and the cluster figures: idle gossip per node of 6-master
  * clusters, and `redis-benchmark --cluster` on 3 masters. Then failover (kill -9 of a master of 3 masters +
  * 3 replicas, node timeout 2000 ms: until its replica is master, every node ok, a write succeeds) and the time of a
- * full sync of --keys keys to a fresh replica (scripts/bench/failover.ts).
+ * full sync of --keys keys to a fresh replica (scripts/bench/failover.ts). Then resharding: keys/s of
+ * `redis-cli --cluster reshard` moving 1000 slots of a --reshard-keys key set, on both, and of tessera's atomic CLUSTER
+ * MIGRATESLOTS (scripts/bench/reshard.ts).
  *
  *   deno task bench [--rounds N] [--quick] [--requests N] [--clients N] [--keys N] [--gossip-seconds N]
- *                   [--elements N] [--failover-rounds N] [--tessera-args "..."]
- *                   [--part all|standalone|types|cluster|failover]
+ *                   [--elements N] [--failover-rounds N] [--tessera-args "..."] [--reshard-keys N]
+ *                   [--part all|standalone|types|cluster|failover|reshard]
  */
 import { parseArgs } from "node:util";
 import { hasCommand, type ServerProcess, startRedis, startTessera } from "../tests/helpers/servers.ts";
@@ -26,6 +28,7 @@ import {
   measureFullSync,
 } from "./bench/failover.ts";
 import { splitArgs } from "../src/resp/split_args.ts";
+import { measureReshard, RESHARD_SLOTS, type ReshardMethod } from "./bench/reshard.ts";
 
 /** The same settings for both servers: no persistence, DEBUG allowed (for DEBUG POPULATE). */
 const SERVER_ARGS = ["--save", "", "--appendonly", "no", "--enable-debug-command", "yes"];
@@ -73,11 +76,12 @@ async function main(): Promise<number> {
       part: { type: "string", default: "all" },
       "failover-rounds": { type: "string" },
       "tessera-args": { type: "string" },
+      "reshard-keys": { type: "string" },
     },
   });
   const part = flags.part;
-  if (!["all", "standalone", "types", "cluster", "failover"].includes(part)) {
-    console.error("--part takes all, standalone, types, cluster or failover");
+  if (!["all", "standalone", "types", "cluster", "failover", "reshard"].includes(part)) {
+    console.error("--part takes all, standalone, types, cluster, failover or reshard");
     return 2;
   }
   const quick = flags.quick;
@@ -88,10 +92,11 @@ async function main(): Promise<number> {
   const gossipSeconds = Number(flags["gossip-seconds"] ?? (quick ? 5 : 30));
   const elements = Number(flags.elements ?? (quick ? 100_000 : 1_000_000));
   const failoverRounds = Number(flags["failover-rounds"] ?? (quick ? 1 : 5));
-  const numbers = [rounds, requests, clients, keys, gossipSeconds, elements, failoverRounds];
+  const reshardKeys = Number(flags["reshard-keys"] ?? 100_000);
+  const numbers = [rounds, requests, clients, keys, gossipSeconds, elements, failoverRounds, reshardKeys];
   if (!numbers.every((n) => Number.isInteger(n) && n > 0)) {
     console.error(
-      "--rounds, --requests, --clients, --keys, --gossip-seconds, --elements and --failover-rounds take positive integers",
+      "--rounds, --requests, --clients, --keys, --gossip-seconds, --elements, --failover-rounds and --reshard-keys take positive integers",
     );
     return 2;
   }
@@ -141,6 +146,7 @@ async function main(): Promise<number> {
     if (part === "all" || part === "types") await types();
     if (part === "all" || part === "cluster") await cluster();
     if (part === "all" || part === "failover") await failover();
+    if (part === "all" || part === "reshard") await reshard();
     return 0;
   } finally {
     await stopAll();
@@ -237,6 +243,44 @@ async function main(): Promise<number> {
       lines.push(`| redis-benchmark --cluster ${test} rps | ${fmt(tm)} | ${fmt(rm)} | ${ratio(tm, rm)} |`);
     }
     console.log(lines.join("\n"));
+  }
+
+  async function reshard(): Promise<void> {
+    console.log(
+      `resharding: ${RESHARD_SLOTS} slots of a ${reshardKeys}-key set between two of 3 masters, ${rounds} round(s)`,
+    );
+    const runs: { label: string; kind: "tessera" | "redis-server"; method: ReshardMethod }[] = [
+      { label: "tessera redis-cli reshard", kind: "tessera", method: "redis-cli reshard" },
+      { label: "tessera MIGRATESLOTS", kind: "tessera", method: "MIGRATESLOTS" },
+    ];
+    if (withRedis) {
+      runs.push({ label: "redis-server redis-cli reshard", kind: "redis-server", method: "redis-cli reshard" });
+    }
+    const rates = new Map<string, number[]>();
+    for (let round = 0; round < rounds; round++) {
+      for (const run of round % 2 === 0 ? runs : [...runs].reverse()) {
+        const r = await measureReshard(run.kind, run.method, reshardKeys);
+        const rate = r.keys / (r.ms / 1000);
+        rates.set(run.label, [...(rates.get(run.label) ?? []), rate]);
+        console.log(`  round ${round + 1} ${run.label}: ${r.keys} keys in ${fmt(r.ms)} ms, ${fmt(rate)} keys/s`);
+      }
+    }
+    const m = (label: string) => median(rates.get(label) ?? []);
+    const redisRate = m("redis-server redis-cli reshard");
+    const tesseraRate = m("tessera redis-cli reshard");
+    const atomicRate = m("tessera MIGRATESLOTS");
+    console.log([
+      "",
+      `Medians of ${rounds} round(s), keys moved per second.`,
+      "",
+      "| figure | keys/s | ratio |",
+      "| --- | ---: | ---: |",
+      `| redis-cli --cluster reshard, redis-server | ${fmt(redisRate)} | 1.00 |`,
+      `| redis-cli --cluster reshard, tessera | ${fmt(tesseraRate)} | ${ratio(tesseraRate, redisRate)} |`,
+      `| CLUSTER MIGRATESLOTS, tessera (vs tessera's reshard) | ${fmt(atomicRate)} | ${
+        ratio(atomicRate, tesseraRate)
+      } |`,
+    ].join("\n"));
   }
 
   async function failover(): Promise<void> {
