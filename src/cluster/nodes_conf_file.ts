@@ -58,8 +58,9 @@ export function readNodesConf(path: string): string | null {
 
 /**
  * Replaces nodes.conf with `text` so that a crash at any point leaves either the old or the new file:
- * the text goes to `<path>.tmp-<pid>`, which is fsynced, then renamed over `path`. With `fsync` the directory
- * is fsynced too, so the rename itself is durable. Throws on failure, leaving the old file untouched.
+ * the text goes to `<path>.tmp-<pid>`, then renamed over `path`. With `fsync` the file and the directory are
+ * fsynced too, so the change survives a power loss (Redis fsyncs only for epoch and role changes as well).
+ * Throws on failure, leaving the old file untouched.
  */
 export function writeNodesConfAtomic(path: string, text: string, fsync: boolean): void {
   writeFileAtomicSync(path, `${path}.tmp-${Deno.pid}`, latin1ToBytes(text), fsync);

@@ -257,6 +257,20 @@ export class CommandTable {
   }
 }
 
+/** MIGRATE's keys as Redis's migrateGetKeys finds them: argv[3], or everything after KEYS (options skipped). */
+function migrateKeyPositions(argv: string[]): number[] {
+  const skip: Record<string, number> = { copy: 0, replace: 0, auth: 1, auth2: 2 };
+  for (let i = 6; i < argv.length; i++) {
+    const word = argv[i].toLowerCase();
+    if (word === "keys") {
+      if (argv[3].length > 0) return [];
+      return Array.from({ length: argv.length - i - 1 }, (_, k) => i + 1 + k);
+    }
+    i += skip[word] ?? 0;
+  }
+  return argv.length > 3 ? [3] : [];
+}
+
 /** A fixed position when the key specs name exactly one key at a fixed index (routing's fast path). */
 function singleKeyIndexOf(specs: KeySpec[]): number {
   if (specs.length !== 1) return -1;
@@ -270,6 +284,7 @@ function singleKeyIndexOf(specs: KeySpec[]): number {
  * (Redis 7.0's getKeysUsingKeySpecs). Positions index `argv`.
  */
 export function commandKeyPositions(cmd: Command, argv: string[]): number[] {
+  if (cmd.fullname === "migrate") return migrateKeyPositions(argv);
   const positions: number[] = [];
   const argc = argv.length;
   for (const spec of cmd.keySpecs) {

@@ -1,12 +1,15 @@
 /**
  * Atomic file replacement for every state file (dump.rdb, nodes.conf): the bytes go to a temp file
  * beside the target, which is fsynced and renamed over it, so a crash at any point leaves either the
- * old or the new file. With `syncDir` the directory is fsynced too, making the rename itself durable.
+ * old or the new file; a durable write also fsyncs the file and the directory, so it survives a power loss.
  */
 import { dirname } from "node:path";
 
-/** Writes `bytes` to `path` atomically through `tmpPath`; throws on failure (the old file stays). */
-export function writeFileAtomicSync(path: string, tmpPath: string, bytes: Uint8Array, syncDir = true): void {
+/**
+ * Writes `bytes` to `path` atomically through `tmpPath`; throws on failure (the old file stays). With `durable` the
+ * file and the directory are fsynced (power-loss safe); without, the rename still keeps a process crash atomic.
+ */
+export function writeFileAtomicSync(path: string, tmpPath: string, bytes: Uint8Array, durable = true): void {
   let created = false;
   try {
     const file = Deno.openSync(tmpPath, { write: true, create: true, truncate: true, mode: 0o644 });
@@ -14,8 +17,8 @@ export function writeFileAtomicSync(path: string, tmpPath: string, bytes: Uint8A
     try {
       let written = 0;
       while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
-      // Always: the data must be on disk before the rename makes it the file.
-      file.syncSync();
+      // The data must be on disk before the rename makes it the file.
+      if (durable) file.syncSync();
     } finally {
       file.close();
     }
@@ -30,7 +33,7 @@ export function writeFileAtomicSync(path: string, tmpPath: string, bytes: Uint8A
     }
     throw err;
   }
-  if (syncDir) syncDirectory(dirname(path));
+  if (durable) syncDirectory(dirname(path));
 }
 
 /** The asynchronous twin of `writeFileAtomicSync` (BGSAVE). */

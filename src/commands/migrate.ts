@@ -1,0 +1,482 @@
+/**
+ * MIGRATE host port key|"" destination-db timeout [COPY] [REPLACE] [AUTH password]
+ * [AUTH2 username password] [KEYS key ...], as Redis 7.0's migrateCommand: DUMP payloads sent as
+ * pipelined RESTORE (RESTORE-ASKING in cluster mode) over a cached connection per host:port, keys
+ * deleted here once the target acknowledged them, propagated as DEL.
+ *
+ * Redis blocks its whole event loop meanwhile; here only the calling client waits (`c.waitFor`),
+ * and the keys being moved are held (src/store/key_locks.ts) so that no other client changes one
+ * between its RESTORE on the target and its deletion here.
+ */
+import type { Handler } from "./table.ts";
+import type { Client } from "../server/client.ts";
+import type { Db } from "../store/keyspace.ts";
+import { ERR_SYNTAX } from "./errors.ts";
+import { parseInt64 } from "../store/numbers.ts";
+import { dumpPayload } from "../persistence/rdb_writer.ts";
+import { latin1ToBytes } from "../resp/latin1.ts";
+import { encodeCommand, RespConnection } from "../resp/connection.ts";
+import { alsoPropagate } from "../replication/propagate.ts";
+import { lockKeys } from "../store/key_locks.ts";
+import { logger } from "../log.ts";
+
+/** Most cached target connections (MIGRATE_SOCKET_CACHE_ITEMS). */
+const MIGRATE_SOCKET_CACHE_ITEMS = 64;
+/** A cached connection unused for longer than this is closed (MIGRATE_SOCKET_CACHE_TTL). */
+const MIGRATE_SOCKET_CACHE_TTL_S = 10;
+/** How often idle cached connections are looked for (Redis does it in serverCron, once a second). */
+const MIGRATE_CACHE_SWEEP_MS = 1000;
+/** The pipeline goes out in chunks of this size, each with the full timeout (as Redis's syncWrite loop). */
+const MIGRATE_WRITE_CHUNK_BYTES = 64 * 1024;
+/** Timeout used when the given one is 0 or negative. */
+const MIGRATE_DEFAULT_TIMEOUT_MS = 1000;
+/** Longest delay one timer may have. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const ERR_KEYS_NEED_EMPTY_KEY = "ERR When using MIGRATE KEYS option, the key argument must be set to the empty string";
+/** Redis 7.0 answers this (sic) when the target address cannot even be resolved. */
+const ERR_CONNECTING = "IOERR error or timeout connecting to the client";
+const ERR_INT = "ERR value is not an integer or out of range";
+const CRLF = latin1ToBytes("\r\n");
+const REPLACE_ARG = latin1ToBytes("$7\r\nREPLACE\r\n");
+
+/** A connection to a target, reused by later MIGRATEs to the same host:port (migrateCachedSocket). */
+interface CachedSocket {
+  readonly name: string;
+  readonly conn: RespConnection;
+  /** The db selected on the target, as the decimal text of MIGRATE's argument; "-1" for none. */
+  lastDbid: string;
+  /** Unix seconds of the last use. */
+  lastUseS: number;
+  /** A MIGRATE is using it: the idle sweep and the cache eviction leave it alone. */
+  busy: boolean;
+  closed: boolean;
+}
+
+/** Cached connections by `host:port` (Redis's server.migrate_cached_sockets). */
+const cache = new Map<string, CachedSocket>();
+let sweepTimer: ReturnType<typeof setInterval> | undefined;
+/** Tail of the work queued per target: one MIGRATE at a time uses a connection. */
+const queues = new Map<string, Promise<void>>();
+
+/** An I/O failure, as Redis's socket_err path sees it. */
+class MigrateIoError extends Error {
+  constructor(readonly writing: boolean, readonly timedOut: boolean) {
+    super(`MIGRATE ${writing ? "write" : "read"} ${timedOut ? "timed out" : "failed"}`);
+  }
+}
+
+/** The target's address could not be resolved: Redis replies without retrying. */
+class MigrateResolveError extends Error {}
+
+const TIMED_OUT = Symbol("timed out");
+
+/** `p`, or TIMED_OUT after `ms`. A rejection after the timeout is ignored. */
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  p.catch(() => {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expiry = new Promise<typeof TIMED_OUT>((resolve) => timer = setTimeout(() => resolve(TIMED_OUT), ms));
+  return Promise.race([p, expiry]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * MIGRATE's timeout, which Redis applies to each write and each reply line: one timer per MIGRATE,
+ * pushed back as steps complete (no timer per step). A step that takes longer runs its abort
+ * (closing the connection, as Redis then does anyway), which makes the step fail.
+ */
+class StepTimer {
+  /** The last step failed because it took too long. */
+  expired = false;
+  private startedAt = 0;
+  private abort: (() => void) | null = null;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly ms: number) {}
+
+  /** A step starts; `abort` ends it if it lasts more than the timeout. */
+  begin(abort: () => void): void {
+    this.startedAt = performance.now();
+    this.abort = abort;
+    if (this.timer === undefined) this.arm(this.ms);
+  }
+
+  /** The step ended. */
+  end(): void {
+    this.abort = null;
+  }
+
+  /** No more steps. */
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.abort = null;
+  }
+
+  private arm(delayMs: number): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      const abort = this.abort;
+      if (abort === null) return;
+      const left = this.startedAt + this.ms - performance.now();
+      if (left > 0) return this.arm(left);
+      this.expired = true;
+      this.abort = null;
+      abort();
+    }, delayMs);
+  }
+}
+
+/** C's atoi, which Redis applies to the port argument. */
+function atoi(s: string): number {
+  const m = /^[ \t\n\v\f\r]*([+-]?\d+)/.exec(s);
+  return m === null ? 0 : Number(BigInt.asIntN(32, BigInt(m[1])));
+}
+
+function closeSocket(cs: CachedSocket): void {
+  if (cs.closed) return;
+  cs.closed = true;
+  cs.conn.close();
+  if (cache.get(cs.name) === cs) cache.delete(cs.name);
+  if (cache.size === 0 && sweepTimer !== undefined) {
+    clearInterval(sweepTimer);
+    sweepTimer = undefined;
+  }
+}
+
+/** Redis's migrateCloseTimedoutSockets. */
+function closeIdleSockets(): void {
+  const nowS = Math.floor(Date.now() / 1000);
+  for (const cs of [...cache.values()]) {
+    if (!cs.busy && nowS - cs.lastUseS > MIGRATE_SOCKET_CACHE_TTL_S) closeSocket(cs);
+  }
+}
+
+/**
+ * Redis's migrateGetSocket: the cached connection for host:port, or a new one (evicting a random
+ * idle one when the cache is full). Connect failures throw as Redis's later write would fail.
+ */
+async function getSocket(host: string, port: string, timeoutMs: number): Promise<CachedSocket> {
+  const name = `${host}:${port}`;
+  const cached = cache.get(name);
+  if (cached !== undefined) {
+    cached.lastUseS = Math.floor(Date.now() / 1000);
+    return cached;
+  }
+  if (cache.size >= MIGRATE_SOCKET_CACHE_ITEMS) {
+    const idle = [...cache.values()].filter((cs) => !cs.busy);
+    if (idle.length > 0) closeSocket(idle[Math.floor(Math.random() * idle.length)]);
+  }
+  const portNum = atoi(port);
+  if (portNum < 0) throw new MigrateResolveError();
+  let result: RespConnection | typeof TIMED_OUT;
+  const connecting = RespConnection.connect(portNum & 0xffff, host);
+  try {
+    result = await withTimeout(connecting, timeoutMs);
+  } catch (err) {
+    if (/lookup address|Name or service|nodename nor servname/i.test((err as Error).message)) {
+      throw new MigrateResolveError();
+    }
+    throw new MigrateIoError(true, false);
+  }
+  if (result === TIMED_OUT) {
+    connecting.then((conn) => conn.close(), () => {});
+    throw new MigrateIoError(true, true);
+  }
+  const cs: CachedSocket = {
+    name,
+    conn: result,
+    lastDbid: "-1",
+    lastUseS: Math.floor(Date.now() / 1000),
+    busy: false,
+    closed: false,
+  };
+  cache.set(name, cs);
+  if (sweepTimer === undefined) {
+    const timer = setInterval(closeIdleSockets, MIGRATE_CACHE_SWEEP_MS);
+    Deno.unrefTimer(timer);
+    sweepTimer = timer;
+  }
+  return cs;
+}
+
+async function writeAll(cs: CachedSocket, bytes: Uint8Array, timer: StepTimer): Promise<void> {
+  for (let pos = 0; pos < bytes.length; pos += MIGRATE_WRITE_CHUNK_BYTES) {
+    timer.begin(() => cs.conn.close());
+    try {
+      await cs.conn.writeRaw(bytes.subarray(pos, Math.min(bytes.length, pos + MIGRATE_WRITE_CHUNK_BYTES)));
+    } catch {
+      throw new MigrateIoError(true, timer.expired);
+    }
+    timer.end();
+  }
+}
+
+/** One reply line from the target (Redis's connSyncReadLine), without its CRLF. */
+async function readLine(cs: CachedSocket, timer: StepTimer): Promise<string> {
+  timer.begin(() => cs.conn.close());
+  let raw: string;
+  try {
+    raw = (await cs.conn.readReply()).raw;
+  } catch {
+    throw new MigrateIoError(false, timer.expired);
+  }
+  timer.end();
+  const eol = raw.indexOf("\r\n");
+  return eol === -1 ? raw : raw.slice(0, eol);
+}
+
+/** What one MIGRATE sends and who waits for it. */
+interface MigrateJob {
+  client: Client;
+  db: Db;
+  host: string;
+  port: string;
+  dbid: string;
+  timeoutMs: number;
+  copy: boolean;
+  username: string | null;
+  password: string | null;
+  /** Keys found (and still live) when the command ran, in order. */
+  keys: string[];
+  /** The RESTORE commands for `keys`, pipelined after AUTH and SELECT. */
+  restores: Uint8Array;
+}
+
+/** The reply MIGRATE gives, and the keys the target acknowledged (to delete unless COPY). */
+interface MigrateOutcome {
+  error: string | null;
+  acked: string[];
+}
+
+/** AUTH / SELECT as needed, then the RESTOREs, in one buffer. */
+function pipelineFor(job: MigrateJob, select: boolean): Uint8Array {
+  const parts: Uint8Array[] = [];
+  if (job.password !== null) {
+    parts.push(encodeCommand(job.username !== null ? ["AUTH", job.username, job.password] : ["AUTH", job.password]));
+  }
+  if (select) parts.push(encodeCommand(["SELECT", job.dbid]));
+  parts.push(job.restores);
+  return concat(parts);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** The I/O part of Redis's migrateCommand, from `try_again` on, with its single retry. */
+async function transfer(job: MigrateJob): Promise<MigrateOutcome> {
+  const timer = new StepTimer(job.timeoutMs);
+  try {
+    return await transferSteps(job, timer);
+  } finally {
+    timer.stop();
+  }
+}
+
+async function transferSteps(job: MigrateJob, timer: StepTimer): Promise<MigrateOutcome> {
+  let mayRetry = true;
+  while (true) {
+    let cs: CachedSocket;
+    try {
+      cs = await getSocket(job.host, job.port, job.timeoutMs);
+    } catch (err) {
+      if (err instanceof MigrateResolveError) return { error: ERR_CONNECTING, acked: [] };
+      const io = err as MigrateIoError;
+      // Redis "connects" anyway and fails on the first write: same retry rule.
+      if (!io.timedOut && mayRetry) {
+        mayRetry = false;
+        continue;
+      }
+      return { error: "IOERR error or timeout writing to target instance", acked: [] };
+    }
+    cs.busy = true;
+    try {
+      const select = cs.lastDbid !== job.dbid;
+      await writeAll(cs, pipelineFor(job, select), timer);
+      const authReply = job.password !== null ? await readLine(cs, timer) : "";
+      const selectReply = select ? await readLine(cs, timer) : "";
+      let targetError: string | null = null;
+      let socketError: MigrateIoError | null = null;
+      const acked: string[] = [];
+      let j = 0;
+      for (; j < job.keys.length; j++) {
+        let line: string;
+        try {
+          line = await readLine(cs, timer);
+        } catch (err) {
+          socketError = err as MigrateIoError;
+          break;
+        }
+        const errLine = authReply.startsWith("-") ? authReply : selectReply.startsWith("-") ? selectReply : line;
+        if (errLine.startsWith("-")) {
+          if (targetError === null) {
+            // After an error the selected db is unknown: SELECT again next time.
+            cs.lastDbid = "-1";
+            targetError = `ERR Target instance replied with error: ${errLine.slice(1)}`;
+          }
+        } else {
+          acked.push(job.keys[j]);
+        }
+      }
+      // Nothing was processed yet and the cached connection simply died: reconnect once.
+      if (targetError === null && socketError !== null && j === 0 && mayRetry && !socketError.timedOut) {
+        throw socketError;
+      }
+      if (socketError !== null) closeSocket(cs);
+      if (targetError !== null) return { error: targetError, acked };
+      if (socketError !== null) return { error: "IOERR error or timeout reading to target instance", acked };
+      cs.lastDbid = job.dbid;
+      return { error: null, acked };
+    } catch (err) {
+      if (!(err instanceof MigrateIoError)) throw err;
+      closeSocket(cs);
+      if (!err.timedOut && mayRetry) {
+        mayRetry = false;
+        continue;
+      }
+      return { error: `IOERR error or timeout ${err.writing ? "writing" : "reading"} to target instance`, acked: [] };
+    } finally {
+      cs.busy = false;
+    }
+  }
+}
+
+/** Runs `fn` after the work already queued for the same target (one MIGRATE per connection at a time). */
+function queued(name: string, fn: () => Promise<void>): Promise<void> {
+  const tail = (queues.get(name) ?? Promise.resolve()).then(fn);
+  const settled = tail.catch(() => {});
+  queues.set(name, settled);
+  settled.then(() => {
+    if (queues.get(name) === settled) queues.delete(name);
+  });
+  return tail;
+}
+
+/** Applies the outcome: deletes acknowledged keys (unless COPY), propagates DEL, replies. */
+function finish(job: MigrateJob, outcome: MigrateOutcome): void {
+  const c = job.client;
+  if (!job.copy && outcome.acked.length > 0) {
+    const deleted: string[] = [];
+    for (const key of outcome.acked) if (job.db.delete(key)) deleted.push(key);
+    if (deleted.length > 0) {
+      c.server.dirty += deleted.length;
+      // Redis rewrites MIGRATE as DEL of the moved keys for replicas and the AOF.
+      alsoPropagate(job.db.id, ["DEL", ...deleted]);
+      c.woff = c.server.repl.offset;
+    }
+  }
+  if (outcome.error === null) c.out.ok();
+  else c.error(outcome.error);
+}
+
+/** The MIGRATE handler: Redis's argument checks and key lookups, then the transfer in the background. */
+function migrate(c: Client, argv: string[]): void {
+  let copy = false;
+  let replace = false;
+  let username: string | null = null;
+  let password: string | null = null;
+  let firstKey = 3;
+  let numKeys = 1;
+  for (let j = 6; j < argv.length; j++) {
+    const moreArgs = argv.length - 1 - j;
+    const opt = argv[j].toLowerCase();
+    if (opt === "copy") {
+      copy = true;
+    } else if (opt === "replace") {
+      replace = true;
+    } else if (opt === "auth") {
+      if (moreArgs === 0) return c.error(ERR_SYNTAX);
+      password = argv[++j];
+    } else if (opt === "auth2") {
+      if (moreArgs < 2) return c.error(ERR_SYNTAX);
+      username = argv[++j];
+      password = argv[++j];
+    } else if (opt === "keys") {
+      if (argv[3].length !== 0) return c.error(ERR_KEYS_NEED_EMPTY_KEY);
+      firstKey = j + 1;
+      numKeys = argv.length - j - 1;
+      break;
+    } else {
+      return c.error(ERR_SYNTAX);
+    }
+  }
+  const timeoutArg = parseInt64(argv[5]);
+  if (timeoutArg === null) return c.error(ERR_INT);
+  const dbidArg = parseInt64(argv[4]);
+  if (dbidArg === null) return c.error(ERR_INT);
+  const timeoutMs = timeoutArg <= 0 ? MIGRATE_DEFAULT_TIMEOUT_MS : Math.min(Number(timeoutArg), MAX_TIMER_MS);
+
+  const db = c.db;
+  const found: string[] = [];
+  for (let j = 0; j < numKeys; j++) {
+    const key = argv[firstKey + j];
+    if (db.lookupRead(key) !== undefined) found.push(key);
+  }
+  if (found.length === 0) return c.out.raw("+NOKEY\r\n");
+  if (c.multi !== null) return c.error("ERR MIGRATE is not supported inside MULTI/EXEC");
+
+  // Serialize now, as Redis does before any I/O; keys whose TTL ran out meanwhile are skipped.
+  const restoreName = c.server.cluster !== null ? "RESTORE-ASKING" : "RESTORE";
+  const now = Date.now();
+  const keys: string[] = [];
+  const parts: Uint8Array[] = [];
+  for (const key of found) {
+    const value = db.peek(key);
+    if (value === undefined) continue;
+    const expireAt = db.getExpire(key);
+    let ttl = 0;
+    if (expireAt !== -1) {
+      ttl = expireAt - now;
+      if (ttl < 0) continue;
+      if (ttl < 1) ttl = 1;
+    }
+    keys.push(key);
+    const payload = dumpPayload(value);
+    const ttlText = String(ttl);
+    parts.push(latin1ToBytes(
+      `*${replace ? 5 : 4}\r\n$${restoreName.length}\r\n${restoreName}\r\n$${key.length}\r\n${key}\r\n` +
+        `$${ttlText.length}\r\n${ttlText}\r\n$${payload.length}\r\n`,
+    ));
+    parts.push(payload, CRLF);
+    if (replace) parts.push(REPLACE_ARG);
+  }
+
+  const job: MigrateJob = {
+    client: c,
+    db,
+    host: argv[1],
+    port: argv[2],
+    dbid: String(dbidArg),
+    timeoutMs,
+    copy,
+    username,
+    password,
+    keys,
+    restores: concat(parts),
+  };
+  const release = lockKeys(db, keys);
+  let resume!: () => void;
+  c.waitFor = new Promise<void>((resolve) => resume = resolve);
+  queued(`${job.host}:${job.port}`, async () => finish(job, await transfer(job)))
+    .catch((err) => {
+      logger.warning(`MIGRATE failed: ${(err as Error).stack ?? err}`);
+      c.error(`ERR internal error while running 'migrate': ${(err as Error).message ?? err}`);
+    })
+    .finally(() => {
+      release();
+      resume();
+    });
+}
+
+/** Handlers by command name. */
+export const migrateCommands: Record<string, Handler> = {
+  migrate,
+};
