@@ -18,7 +18,7 @@ import { updateClusterState } from "./failure.ts";
 import { handleReplicaFailover } from "./election.ts";
 import { checkManualFailoverTimeout, handleManualFailover } from "./manual_failover.ts";
 import { handleReplicaMigration, migrationCounts } from "./replica_migration.ts";
-import { updateWriteFence } from "./write_fence.ts";
+import { fenceNeedsPing, logWriteFenceChange, updateWriteFence } from "./write_fence.ts";
 
 /** The cron period the schedule below assumes. */
 export const CLUSTER_CRON_PERIOD_MS = 100;
@@ -66,10 +66,11 @@ export function clusterTick(state: ClusterState, now: number): void {
   for (const node of state.nodes.values()) {
     if ((node.flags & (NODE_MYSELF | NODE_NOADDR | NODE_HANDSHAKE)) !== 0) continue;
     const link = node.link === null ? undefined : state.links.get(node.link);
-    // A link that is up but silent while a ping waits: drop it, the next tick reconnects.
+    // A link that is up but silent while a ping waits: drop it, the next tick reconnects. Silent means no PONG on
+    // it (Redis counts any data from the node, so a peer that keeps pinging us kept a dead link of ours alive).
     if (
       link !== undefined && now - link.createdAt > timeout && node.pingSent !== 0 &&
-      now - node.pingSent > timeout / 2 && now - node.dataReceived > timeout / 2
+      now - node.pingSent > timeout / 2 && now - node.pongReceived > timeout / 2
     ) {
       state.freeLink(link.id);
     }
@@ -77,6 +78,12 @@ export function clusterTick(state: ClusterState, now: number): void {
       const current = state.links.get(node.link);
       if (current !== undefined) sendPing(state, current, MSG_PING, now);
       continue;
+    }
+    // The write fence needs fresh answers from the masters: a quarter of the node timeout keeps them well inside
+    // the fence window even when answers are slow (Redis's half-timeout rule alone left contacts up to 0.9 old).
+    if ((node.flags & (NODE_PFAIL | NODE_FAIL)) === 0 && fenceNeedsPing(state, node, now)) {
+      const current = state.links.get(node.link!);
+      if (current !== undefined && current.connected) sendPing(state, current, MSG_PING, now);
     }
     // A master in a manual failover pings the replica every tick: each header carries its paused offset.
     if (state.mfEnd !== 0 && state.mfReplica === node && state.isMaster(state.myself) && node.link !== null) {
@@ -105,6 +112,7 @@ export function clusterTick(state: ClusterState, now: number): void {
   // Redis recomputes only after changes; every tick is as cheap here and also ends the start-up delay on time.
   updateClusterState(state, now);
   updateWriteFence(state);
+  logWriteFenceChange(state, now);
 }
 
 /** NOFAILOVER on myself follows `cluster-replica-no-failover` (clusterUpdateMyselfFlags). */

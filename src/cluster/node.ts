@@ -88,6 +88,8 @@ export interface ClusterNode {
    * counts a master as in contact while this is recent.
    */
   fenceContactAt: number;
+  /** Unix ms of the last PING sent only to refresh that contact (at most one per quarter node timeout). */
+  fencePingAt: number;
   /** Failure reports: reporting master id -> unix ms of the report. */
   failReports: Map<string, number>;
   /** Our outbound link to it (a link id), null when none. */
@@ -123,6 +125,7 @@ export function newNode(id: string, flags: number, now: number): ClusterNode {
     replOffsetTime: 0,
     orphanedTime: 0,
     fenceContactAt: 0,
+    fencePingAt: 0,
     failReports: new Map(),
     link: null,
     inboundLink: null,

@@ -200,6 +200,8 @@ export class ClusterState {
   replicatingFrom: string | null | "" = "";
   /** Tessera write fence: unix ms from which writes are refused (Infinity: not fenced), see write_fence.ts. */
   writeFenceAt = Infinity;
+  /** Whether the last cron tick found writes fenced (the transitions are logged). */
+  writeFenceUp = false;
 
   constructor(myId: string, settings: ClusterSettings, data: ClusterDataView, now: number, rng: () => number) {
     this.settings = settings;

@@ -11,7 +11,7 @@
  * s + percent% × node_timeout: with percent <= 100 I always stop writing first.
  */
 import type { ClusterState } from "./state.ts";
-import { NODE_HANDSHAKE } from "./node.ts";
+import { type ClusterNode, NODE_HANDSHAKE } from "./node.ts";
 
 /**
  * Recomputes `state.writeFenceAt`: the unix ms from which writes are refused given the contacts known
@@ -47,4 +47,40 @@ export function updateWriteFence(state: ClusterState): void {
 /** Whether writes are fenced at `now` (routing's check; cheap). */
 export function isWriteFenced(state: ClusterState, now: number): boolean {
   return now >= state.writeFenceAt;
+}
+
+/** Logs when the fence rises or falls (once a tick, from the cron), with how stale the contacts are. */
+export function logWriteFenceChange(state: ClusterState, now: number): void {
+  const up = isWriteFenced(state, now);
+  if (up === state.writeFenceUp) return;
+  state.writeFenceUp = up;
+  if (!up) return state.log("warning", "Write fence down: a majority of masters answers again, writes accepted");
+  const ages: string[] = [];
+  for (const node of state.nodes.values()) {
+    if (node === state.myself || !state.isMaster(node) || node.numSlots === 0) continue;
+    ages.push(node.fenceContactAt === 0 ? "never" : `${now - node.fenceContactAt} ms`);
+  }
+  state.log(
+    "warning",
+    `Write fence up: no PING answered by a majority of masters for ${state.settings.writeFencePercent}% of the node timeout (last answers: ${
+      ages.join(", ")
+    }); writes refused`,
+  );
+}
+
+/** Part of the node timeout after which a sized master's last answer is refreshed by a PING of its own. */
+const FENCE_REFRESH_FRACTION = 4;
+
+/**
+ * Whether `node` (another sized master) should get a PING now to keep my fence contact with it fresh; records the
+ * PING as sent (one per quarter node timeout at most, however the answers go).
+ */
+export function fenceNeedsPing(state: ClusterState, node: ClusterNode, now: number): boolean {
+  if (state.settings.writeFencePercent <= 0 || node.link === null || node.pingSent !== 0) return false;
+  const me = state.myself;
+  if (!state.isMaster(me) || me.numSlots === 0 || !state.isMaster(node) || node.numSlots === 0) return false;
+  const refreshMs = state.settings.nodeTimeoutMs / FENCE_REFRESH_FRACTION;
+  if (now - node.fenceContactAt <= refreshMs || now - node.fencePingAt < refreshMs) return false;
+  node.fencePingAt = now;
+  return true;
 }

@@ -354,7 +354,7 @@ export const debugCommands: Record<string, Handler> = {
       const shell = c.server.cluster;
       if (shell === null) return c.error("ERR Debug option only available for cluster mode enabled setup!");
       shell.dropPacketsFrom.clear();
-      if (argv[2] !== "-1") for (const id of argv.slice(2)) shell.dropPacketsFrom.add(id);
+      if (argv[2] !== "-1") { for (const id of argv.slice(2)) shell.dropPacketsFrom.add(id); }
       c.out.ok();
     } else if (sub === "clusterlink" && argc === 5 && argv[2].toLowerCase() === "kill") {
       killClusterLink(c, argv[3], argv[4]);
