@@ -68,8 +68,14 @@ export function logWriteFenceChange(state: ClusterState, now: number): void {
   );
 }
 
-/** Part of the node timeout after which a sized master's last answer is refreshed by a PING of its own. */
+/** Fence pings are never sent more often than every quarter node timeout. */
 const FENCE_REFRESH_FRACTION = 4;
+/**
+ * A contact is refreshed once it is this close to the fence: room for a slow answer (two bus round trips and a
+ * cron tick). With long node timeouts Redis's own ping schedule refreshes contacts well before, so no extra
+ * PING is sent (idle gossip stays Redis's); with short ones (1-2 s) these PINGs keep a busy master unfenced.
+ */
+const FENCE_REFRESH_MARGIN_MS = 600;
 
 /**
  * Whether `node` (another sized master) should get a PING now to keep my fence contact with it fresh; records the
@@ -79,7 +85,9 @@ export function fenceNeedsPing(state: ClusterState, node: ClusterNode, now: numb
   if (state.settings.writeFencePercent <= 0 || node.link === null || node.pingSent !== 0) return false;
   const me = state.myself;
   if (!state.isMaster(me) || me.numSlots === 0 || !state.isMaster(node) || node.numSlots === 0) return false;
-  const refreshMs = state.settings.nodeTimeoutMs / FENCE_REFRESH_FRACTION;
+  const timeout = state.settings.nodeTimeoutMs;
+  const windowMs = (timeout * state.settings.writeFencePercent) / 100;
+  const refreshMs = Math.max(timeout / FENCE_REFRESH_FRACTION, windowMs - FENCE_REFRESH_MARGIN_MS);
   if (now - node.fenceContactAt <= refreshMs || now - node.fencePingAt < refreshMs) return false;
   node.fencePingAt = now;
   return true;
