@@ -12,11 +12,10 @@ import {
   callOk,
   type ClusterNodeProcess,
   clusterNodes,
-  diagnose,
   eventually,
   logTiming,
   type NodesLine,
-  runToExit,
+  startReplicatedCluster,
   startTesseraNode,
   waitClusterOk,
 } from "./helpers/cluster.ts";
@@ -25,7 +24,7 @@ import { RespError } from "../src/resp/reply_parser.ts";
 
 const NODE_TIMEOUT_MS = 2000;
 
-async function replicatedCluster(t: ServerTestContext, fencePercent: number): Promise<ClusterNodeProcess[]> {
+function replicatedCluster(t: ServerTestContext, fencePercent: number): Promise<ClusterNodeProcess[]> {
   const args = [
     "--enable-debug-command",
     "yes",
@@ -34,27 +33,7 @@ async function replicatedCluster(t: ServerTestContext, fencePercent: number): Pr
     "--cluster-write-fence-percent",
     String(fencePercent),
   ];
-  const nodes = await Promise.all(
-    Array.from({ length: 6 }, () => startTesseraNode(t, { nodeTimeoutMs: NODE_TIMEOUT_MS, args })),
-  );
-  const create = await runToExit("redis-cli", [
-    "--cluster",
-    "create",
-    ...nodes.map((n) => `127.0.0.1:${n.port}`),
-    "--cluster-replicas",
-    "1",
-    "--cluster-yes",
-  ], 60_000);
-  assert.equal(create.code, 0, `redis-cli --cluster create failed:\n${create.output}\n${await diagnose(nodes)}`);
-  await waitClusterOk(nodes.map((n) => n.port), 30_000);
-  await eventually("replica links up", async () => {
-    const replicas = (await clusterNodes(nodes[0].port)).filter((l) => l.flags.includes("slave"));
-    assert.equal(replicas.length, 3);
-    for (const l of replicas) {
-      assert.match((await callOk(l.port, "INFO", "replication")) as string, /master_link_status:up/);
-    }
-  }, 30_000);
-  return nodes;
+  return startReplicatedCluster(t, (t) => startTesseraNode(t, { nodeTimeoutMs: NODE_TIMEOUT_MS, args }));
 }
 
 function keyServedBy(line: NodesLine): string {

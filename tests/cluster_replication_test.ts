@@ -11,13 +11,11 @@ import {
   callOk,
   type ClusterNodeProcess,
   clusterNodes,
-  diagnose,
   eventually,
   type NodesLine,
   redisCliClusterCheck,
-  runToExit,
+  startReplicatedCluster,
   startTesseraNode,
-  waitClusterOk,
 } from "./helpers/cluster.ts";
 import { keyHashSlot } from "../src/cluster/slots.ts";
 import { RespError } from "../src/resp/reply_parser.ts";
@@ -25,30 +23,9 @@ import { RespError } from "../src/resp/reply_parser.ts";
 const NODE_TIMEOUT_MS = 2000;
 const NODE_ARGS = ["--enable-debug-command", "yes", "--repl-diskless-sync-delay", "0"];
 
-/** Six nodes made 3 masters + 3 replicas by redis-cli; waits for ok and every replica link up. */
-async function startReplicatedCluster(t: ServerTestContext): Promise<ClusterNodeProcess[]> {
-  const nodes = await Promise.all(
-    Array.from({ length: 6 }, () => startTesseraNode(t, { nodeTimeoutMs: NODE_TIMEOUT_MS, args: NODE_ARGS })),
-  );
-  const create = await runToExit("redis-cli", [
-    "--cluster",
-    "create",
-    ...nodes.map((n) => `127.0.0.1:${n.port}`),
-    "--cluster-replicas",
-    "1",
-    "--cluster-yes",
-  ], 60_000);
-  assert.equal(create.code, 0, `redis-cli --cluster create failed:\n${create.output}\n${await diagnose(nodes)}`);
-  await waitClusterOk(nodes.map((n) => n.port), 30_000);
-  await eventually("every replica's link is up", async () => {
-    const lines = await clusterNodes(nodes[0].port);
-    assert.equal(lines.filter((l) => l.flags.includes("slave")).length, 3, "3 replicas");
-    for (const l of lines.filter((l) => l.flags.includes("slave"))) {
-      const info = (await callOk(l.port, "INFO", "replication")) as string;
-      assert.match(info, /master_link_status:up/, `replica ${l.port}`);
-    }
-  }, 30_000);
-  return nodes;
+/** Six tessera nodes made 3 masters + 3 replicas by redis-cli. */
+function startReplicated(t: ServerTestContext): Promise<ClusterNodeProcess[]> {
+  return startReplicatedCluster(t, (t) => startTesseraNode(t, { nodeTimeoutMs: NODE_TIMEOUT_MS, args: NODE_ARGS }));
 }
 
 /** A key whose slot the master `line` serves. */
@@ -63,7 +40,7 @@ function keyServedBy(line: NodesLine, prefix: string): string {
 
 serverTest("redis-cli --cluster create --cluster-replicas 1: replicas hold their master's data", async (t) => {
   if (!requireTool("redis-cli")) return;
-  const nodes = await startReplicatedCluster(t);
+  const nodes = await startReplicated(t);
   const lines = await clusterNodes(nodes[0].port);
   const masters = lines.filter((l) => l.flags.includes("master"));
   for (const m of masters) {
@@ -96,7 +73,7 @@ serverTest("redis-cli --cluster create --cluster-replicas 1: replicas hold their
 
 serverTest("CLUSTER FAILOVER under a continuous write load loses no acknowledged write", async (t) => {
   if (!requireTool("redis-cli")) return;
-  const nodes = await startReplicatedCluster(t);
+  const nodes = await startReplicated(t);
   const lines = await clusterNodes(nodes[0].port);
   const master = lines.find((l) => l.flags.includes("master"))!;
   const replica = lines.find((l) => l.master === master.id)!;

@@ -28,8 +28,8 @@ import {
   logTiming,
   type NodesLine,
   redisCliClusterCheck,
-  runToExit,
   startRedisNode,
+  startReplicatedCluster,
   startTesseraNode,
   waitClusterOk,
 } from "./helpers/cluster.ts";
@@ -68,30 +68,6 @@ const BATCH_ARRIVE_MS = 100;
 const BATCH_APPLY_MS = 200;
 
 type StartNode = (t: ServerTestContext) => Promise<ClusterNodeProcess>;
-
-/** Six nodes made 3 masters + 3 replicas by redis-cli; waits for ok and every replica link up. */
-async function startReplicatedCluster(t: ServerTestContext, start: StartNode): Promise<ClusterNodeProcess[]> {
-  const nodes = await Promise.all(Array.from({ length: 6 }, () => start(t)));
-  const create = await runToExit("redis-cli", [
-    "--cluster",
-    "create",
-    ...nodes.map((n) => `127.0.0.1:${n.port}`),
-    "--cluster-replicas",
-    "1",
-    "--cluster-yes",
-  ], CLI_TIMEOUT_MS);
-  assert.equal(create.code, 0, `redis-cli --cluster create failed:\n${create.output}\n${await diagnose(nodes)}`);
-  await waitClusterOk(nodes.map((n) => n.port), 30_000);
-  await eventually("every replica's link is up", async () => {
-    const lines = await clusterNodes(nodes[0].port);
-    const replicas = lines.filter((l) => l.flags.includes("slave"));
-    assert.equal(replicas.length, 3, "3 replicas");
-    for (const r of replicas) {
-      assert.match((await callOk(r.port, "INFO", "replication")) as string, /master_link_status:up/, `${r.port}`);
-    }
-  }, 30_000);
-  return nodes;
-}
 
 /**
  * The keys to write: most in the first HOT_SLOTS slots, which redis-cli moves first (it takes a source's slots in

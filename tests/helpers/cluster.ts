@@ -429,3 +429,32 @@ export async function pipeline(port: number, commands: string[][]): Promise<Resp
 export function logTiming(what: string, ms: number): void {
   console.log(`[cluster timing] ${what}: ${ms} ms`);
 }
+
+/**
+ * Six nodes from `start` made 3 masters + 3 replicas by `redis-cli --cluster create --cluster-replicas 1`; waits for
+ * cluster_state:ok everywhere and every replica's link up.
+ */
+export async function startReplicatedCluster(
+  t: ServerTestContext,
+  start: (t: ServerTestContext) => Promise<ClusterNodeProcess>,
+): Promise<ClusterNodeProcess[]> {
+  const nodes = await Promise.all(Array.from({ length: 6 }, () => start(t)));
+  const create = await runToExit("redis-cli", [
+    "--cluster",
+    "create",
+    ...nodes.map((n) => `127.0.0.1:${n.port}`),
+    "--cluster-replicas",
+    "1",
+    "--cluster-yes",
+  ], 60_000);
+  assert.equal(create.code, 0, `redis-cli --cluster create failed:\n${create.output}\n${await diagnose(nodes)}`);
+  await waitClusterOk(nodes.map((n) => n.port), 30_000);
+  await eventually("every replica's link is up", async () => {
+    const replicas = (await clusterNodes(nodes[0].port)).filter((l) => l.flags.includes("slave"));
+    assert.equal(replicas.length, 3, "3 replicas");
+    for (const r of replicas) {
+      assert.match((await callOk(r.port, "INFO", "replication")) as string, /master_link_status:up/, `${r.port}`);
+    }
+  }, 30_000);
+  return nodes;
+}
