@@ -129,7 +129,16 @@ serverTest("redis-cli --cluster add-node, reshard, rebalance, del-node and check
   await assertCheckOk(a.port);
   assert.deepEqual(await wrongKeys(a.port, kv), []);
   // del-node: the replica, then the new master once its slots are moved away.
-  await cli("del-node", `127.0.0.1:${a.port}`, await idOf(replica.port));
+  const replicaId = await idOf(replica.port);
+  await cli("del-node", `127.0.0.1:${a.port}`, replicaId);
+  // As a user would, wait until every node has forgotten it before the next change.
+  await eventually("the deleted replica is forgotten everywhere", async () => {
+    for (const n of [...nodes, extra]) {
+      const ids = (await clusterNodes(n.port)).map((l) => l.id);
+      assert.ok(!ids.includes(replicaId), `${n.port} still lists the deleted replica`);
+      assert.equal(ids.length, 4, `${n.port} lists ${ids.length} nodes`);
+    }
+  }, 15_000);
   await cli(
     "reshard",
     `127.0.0.1:${a.port}`,

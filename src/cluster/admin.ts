@@ -7,7 +7,7 @@ import type { ClusterState } from "./state.ts";
 import { CLUSTER_SLOTS, NODE_MASTER, NODE_MIGRATE_TO, NODE_SLAVE, randomNodeId } from "./node.ts";
 import { bumpEpochWithoutConsensus, setMyMaster } from "./epochs.ts";
 import { updateClusterState } from "./failure.ts";
-import { startHandshake } from "./gossip.ts";
+import { isBlacklisted, startHandshake } from "./gossip.ts";
 
 /** CLUSTER FORGET keeps gossip about the forgotten id out for this long. */
 export const FORGET_BLACKLIST_TTL_MS = 60_000;
@@ -58,7 +58,13 @@ export function flushSlots(state: ClusterState, now: number): string | null {
 /** FORGET: removes a node and ignores gossip about it for a minute. */
 export function forgetNode(state: ClusterState, id: string, now: number): string | null {
   const node = state.nodes.get(id);
-  if (node === undefined) return `ERR Unknown node ${id}`;
+  if (node === undefined) {
+    // Already forgotten through another node's forgotten-node extension (which Redis 7.0 does not have): what the
+    // caller wants is done, and redis-cli's del-node, which sends FORGET to every node in turn, must not fail.
+    if (!isBlacklisted(state, id, now)) return `ERR Unknown node ${id}`;
+    state.blacklist.set(id, now + FORGET_BLACKLIST_TTL_MS);
+    return null;
+  }
   if (node === state.myself) return "ERR I tried hard but I can't forget myself...";
   if ((state.myself.flags & NODE_SLAVE) !== 0 && state.myself.masterId === id) return "ERR Can't forget my master!";
   state.blacklist.set(id, now + FORGET_BLACKLIST_TTL_MS);
