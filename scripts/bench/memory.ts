@@ -1,4 +1,5 @@
 /** Memory per key: loads N small keys into a server and reports INFO used_memory and RSS deltas. */
+import { writeAll } from "../../src/resp/connection.ts";
 import { RespConnection } from "../../src/resp/connection.ts";
 import { RespError } from "../../src/resp/reply_parser.ts";
 import { latin1ToBytes } from "../../src/resp/latin1.ts";
@@ -46,9 +47,7 @@ async function pipeSets(port: number, n: number): Promise<void> {
         const value = `value:${i}`;
         text += `*3\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$${value.length}\r\n${value}\r\n`;
       }
-      const bytes = latin1ToBytes(text);
-      let off = 0;
-      while (off < bytes.length) off += await conn.write(bytes.subarray(off));
+      await writeAll(conn, latin1ToBytes(text));
       let pending = (to - from) * OK_REPLY_BYTES;
       while (pending > 0) {
         const got = await conn.read(buf);

@@ -3,6 +3,8 @@
  * `Deno.connect`), the 100 ms cron timer, nodes.conf on disk, and carrying out the effects the
  * state machine queues. Nothing here decides anything about the cluster.
  */
+import { writeAll } from "../resp/connection.ts";
+import { Buffer } from "node:buffer";
 import { type ClusterDataView, type ClusterSettings, ClusterState, type Effect } from "./state.ts";
 import { BusFrameReader, decodeMessage, encodeMessage, FrameError } from "./bus/codec.ts";
 import { CLUSTER_CRON_PERIOD_MS, clusterTick } from "./cron.ts";
@@ -299,10 +301,9 @@ export class ClusterShell {
     socket.writing = true;
     try {
       while (socket.queue.length > 0 && !socket.closed) {
-        const bytes = socket.queue.length === 1 ? socket.queue[0] : concat(socket.queue);
+        const bytes = socket.queue.length === 1 ? socket.queue[0] : Buffer.concat(socket.queue);
         socket.queue = [];
-        let at = 0;
-        while (at < bytes.length) at += await socket.conn.write(bytes.subarray(at));
+        await writeAll(socket.conn, bytes);
       }
     } catch {
       this.lost(linkId);
@@ -388,16 +389,4 @@ export class ClusterShell {
   publish(channel: string, message: string, shard: boolean): void {
     this.run(() => propagatePublish(this.state, channel, message, shard));
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const c of chunks) total += c.length;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }

@@ -7,6 +7,7 @@
  * of either side before it rolls back (the target drops its copies when the stream ends, the source goes on), a
  * crash after it is an ordinary failure of the new owner.
  */
+import { writeAll } from "../resp/connection.ts";
 import type { Server } from "../server/server.ts";
 import type { Client } from "../server/client.ts";
 import { ReplyWriter } from "../resp/writer.ts";
@@ -70,20 +71,6 @@ interface ExportJob extends MigrationJob {
   lastReply: unknown;
   failure: Error | null;
   cancelled: boolean;
-}
-
-/** Parses `<start> <end> ...` pairs (validated against CLUSTER_SLOTS); null when malformed. */
-export function parseSlotRanges(args: string[]): SlotRange[] | null {
-  if (args.length === 0 || args.length % 2 !== 0) return null;
-  const ranges: SlotRange[] = [];
-  for (let i = 0; i < args.length; i += 2) {
-    const start = Number(args[i]);
-    const end = Number(args[i + 1]);
-    if (!/^\d+$/.test(args[i]) || !/^\d+$/.test(args[i + 1])) return null;
-    if (start >= CLUSTER_SLOTS || end >= CLUSTER_SLOTS || start > end) return null;
-    ranges.push({ start, end });
-  }
-  return ranges;
 }
 
 function slotBitmap(ranges: SlotRange[]): Uint8Array {
@@ -213,8 +200,7 @@ export class SlotMigrations {
           while (job.out.length > 0) {
             const bytes = job.out.bytes.slice(0, job.out.length);
             job.out.reset();
-            let done = 0;
-            while (done < bytes.length) done += await conn.write(bytes.subarray(done));
+            await writeAll(conn, bytes);
           }
         } finally {
           job.writing = null;

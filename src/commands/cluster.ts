@@ -132,7 +132,7 @@ function cString(s: string): string {
 }
 
 /** Redis's getSlotOrReply without the reply: an int64 text in 0..16383, else null. */
-function parseSlot(text: string): number | null {
+export function parseSlot(text: string): number | null {
   const v = parseInt64(text);
   return typeof v === "number" && v >= 0 && v < CLUSTER_SLOTS ? v : null;
 }

@@ -4,11 +4,24 @@
  */
 import type { Handler } from "./table.ts";
 import type { Client } from "../server/client.ts";
-import { ERR_CLUSTER_DISABLED } from "./cluster.ts";
+import { ERR_CLUSTER_DISABLED, parseSlot } from "./cluster.ts";
 import { ERR_SYNTAX } from "./errors.ts";
-import { formatRanges, parseSlotRanges, type SlotMigrations } from "../cluster/slot_migration.ts";
+import { formatRanges, type SlotMigrations, type SlotRange } from "../cluster/slot_migration.ts";
 
 const ERR_INVALID_SLOT = "ERR Invalid or out of range slot";
+
+/** `<start> <end> ...` pairs, parsed as CLUSTER's other slot arguments; null when malformed or reversed. */
+function parseSlotRanges(args: string[]): SlotRange[] | null {
+  if (args.length === 0 || args.length % 2 !== 0) return null;
+  const ranges: SlotRange[] = [];
+  for (let i = 0; i < args.length; i += 2) {
+    const start = parseSlot(args[i]);
+    const end = parseSlot(args[i + 1]);
+    if (start === null || end === null || start > end) return null;
+    ranges.push({ start, end });
+  }
+  return ranges;
+}
 
 function migrations(c: Client): SlotMigrations | null {
   if (c.server.slotMigrations === null) c.error(ERR_CLUSTER_DISABLED);

@@ -8,6 +8,7 @@
  * and the keys being moved are held (src/store/key_locks.ts) so that no other client changes one
  * between its RESTORE on the target and its deletion here.
  */
+import { Buffer } from "node:buffer";
 import type { Handler } from "./table.ts";
 import type { Client } from "../server/client.ts";
 import type { Db } from "../store/keyspace.ts";
@@ -256,19 +257,7 @@ function pipelineFor(job: MigrateJob, select: boolean): Uint8Array {
   }
   if (select) parts.push(encodeCommand(["SELECT", job.dbid]));
   parts.push(job.restores);
-  return concat(parts);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return Buffer.concat(parts);
 }
 
 /** The I/O part of Redis's migrateCommand, from `try_again` on, with its single retry. */
@@ -460,7 +449,7 @@ function migrate(c: Client, argv: string[]): void {
     username,
     password,
     keys,
-    restores: concat(parts),
+    restores: Buffer.concat(parts),
   };
   const release = lockKeys(db, keys);
   let resume!: () => void;

@@ -31,7 +31,8 @@ export function replicationInfoLines(server: Server): string[] {
         `master_sync_total_bytes:${total}`,
         `master_sync_read_bytes:${read}`,
         `master_sync_left_bytes:${total - read}`,
-        `master_sync_perc:${total > 0 ? (read * 100 / total).toFixed(2) : "0.00"}`,
+        // Redis divides by the size even when it is unknown (-1 for `$EOF:` transfers), so the figure goes negative.
+        `master_sync_perc:${(total !== 0 ? read * 100 / total : 0).toFixed(2)}`,
         `master_sync_last_io_seconds_ago:${Math.floor((now - link.syncLastIo) / 1000)}`,
       );
     }

@@ -12,7 +12,7 @@ import { logger } from "../log.ts";
 import { ReplBacklog } from "./backlog.ts";
 import type { Replication } from "./replication.ts";
 import { SocketReader } from "./socket_reader.ts";
-import { encodeCommand } from "../resp/connection.ts";
+import { encodeCommand, writeAll } from "../resp/connection.ts";
 import { latin1ToBytes } from "../resp/latin1.ts";
 import { ReplyWriter } from "../resp/writer.ts";
 import { Buffer } from "node:buffer";
@@ -291,10 +291,7 @@ export class MasterLink {
   private write(bytes: Uint8Array): Promise<void> {
     const conn = this.conn;
     if (conn === null) return Promise.resolve();
-    this.writeChain = this.writeChain.catch(() => {}).then(async () => {
-      let done = 0;
-      while (done < bytes.length) done += await conn.write(bytes.subarray(done));
-    });
+    this.writeChain = this.writeChain.catch(() => {}).then(() => writeAll(conn, bytes));
     return this.writeChain;
   }
 }

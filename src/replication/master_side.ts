@@ -4,6 +4,7 @@
  * the backlog from its offset (+CONTINUE) or a snapshot (+FULLRESYNC, an RDB on disk form `$len` or
  * diskless `$EOF:<mark>`) followed by the stream.
  */
+import { writeAll } from "../resp/connection.ts";
 import type { Client } from "../server/client.ts";
 import type { Replication } from "./replication.ts";
 import { encodeRdb } from "../persistence/rdb_writer.ts";
@@ -178,10 +179,8 @@ function sendSnapshot(repl: Replication, peers: ReplicaPeer[], diskless: boolean
 
 /** Writes bytes straight to the replica's socket, bypassing its output buffer (and its limits). */
 async function writeDirect(peer: ReplicaPeer, parts: Uint8Array[]): Promise<void> {
-  const conn = peer.client.conn;
   for (const part of parts) {
-    let done = 0;
-    while (done < part.length) done += await conn.write(part.subarray(done));
+    await writeAll(peer.client.conn, part);
     peer.client.server.stats.netOutputBytes += part.length;
   }
 }

@@ -151,10 +151,7 @@ export class Replication {
       if (peer.held !== null) peer.held.push(bytes.slice());
       else if (peer.state !== "wait_bgsave") peer.client.out.rawBytes(bytes);
     }
-    if (!this.flushScheduled && this.replicas.size > 0) {
-      this.flushScheduled = true;
-      queueMicrotask(() => this.flushReplicas());
-    }
+    if (this.replicas.size > 0) this.scheduleFlush();
   }
 
   /** One write per replica for everything fed during this turn of the event loop. */

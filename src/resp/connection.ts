@@ -3,6 +3,12 @@ import { Buffer } from "node:buffer";
 import { bytesToLatin1 } from "./latin1.ts";
 import { parseReply, type RespValue } from "./reply_parser.ts";
 
+/** Writes every byte to a connection or file (a single write may take only part of them). */
+export async function writeAll(to: { write(p: Uint8Array): Promise<number> }, bytes: Uint8Array): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) done += await to.write(bytes.subarray(done));
+}
+
 /** Encodes a command as a RESP multibulk (arguments are latin1 strings). */
 export function encodeCommand(args: readonly string[]): Uint8Array {
   let text = `*${args.length}\r\n`;
@@ -25,9 +31,7 @@ export class RespConnection {
 
   /** Sends raw bytes (for protocol tests). */
   async writeRaw(bytes: Uint8Array | string): Promise<void> {
-    const data = typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes;
-    let off = 0;
-    while (off < data.length) off += await this.conn.write(data.subarray(off));
+    await writeAll(this.conn, typeof bytes === "string" ? Buffer.from(bytes, "latin1") : bytes);
   }
 
   /** Sends one command and returns its decoded reply. */

@@ -242,11 +242,6 @@ export class Server implements KeyspaceObserver {
     }
   }
 
-  /** The master this server replicates from, null for a master. */
-  get masterHost(): string | null {
-    return this.repl.link?.host ?? null;
-  }
-
   /** The replication role HELLO reports. */
   role(): "master" | "replica" {
     return this.repl.isReplica ? "replica" : "master";
