@@ -107,7 +107,7 @@ export function updateSlotsConfigWith(
   }
   if (!changed) return;
   updateClusterState(state, now);
-  state.persist(true);
+  state.persistSoon(true);
 
   if (
     newPrimary !== null && curMaster !== null && curMaster.numSlots === 0 &&

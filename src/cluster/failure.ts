@@ -60,7 +60,7 @@ export function markNodeAsFailingIfNeeded(state: ClusterState, node: ClusterNode
   msg.failing = node.id;
   state.broadcast(msg);
   updateClusterState(state, now);
-  state.persist(true);
+  state.persistSoon(true);
 }
 
 /** Clears FAIL for a node that answers again, by Redis's rules (clearNodeFailureIfNeeded). */
@@ -70,7 +70,7 @@ export function clearNodeFailureIfNeeded(state: ClusterState, node: ClusterNode,
     const what = state.isMaster(node) ? "master without slots" : "replica";
     state.log("notice", `Clear FAIL state for node ${node.id}: ${what} is reachable again.`);
     node.flags &= ~NODE_FAIL;
-    state.persist();
+    state.persistSoon();
     return;
   }
   if (now - node.failTime > state.settings.nodeTimeoutMs * FAIL_UNDO_TIME_MULT) {
@@ -79,7 +79,7 @@ export function clearNodeFailureIfNeeded(state: ClusterState, node: ClusterNode,
       `Clear FAIL state for node ${node.id}: is reachable again and nobody is serving its slots after some time.`,
     );
     node.flags &= ~NODE_FAIL;
-    state.persist();
+    state.persistSoon();
   }
 }
 
@@ -92,13 +92,10 @@ export function updateClusterState(state: ClusterState, now: number): void {
 
   let next: "ok" | "fail" = "ok";
   if (state.settings.requireFullCoverage) {
-    for (let slot = 0; slot < CLUSTER_SLOTS; slot++) {
-      const owner = state.slots[slot];
-      if (owner === null || (owner.flags & NODE_FAIL) !== 0) {
-        next = "fail";
-        break;
-      }
-    }
+    // Every slot has an owner not marked FAIL exactly when those owners' slot counts add up to all slots.
+    let covered = 0;
+    for (const n of state.nodes.values()) if ((n.flags & NODE_FAIL) === 0) covered += n.numSlots;
+    if (covered !== CLUSTER_SLOTS) next = "fail";
   }
   let size = 0;
   let reachable = 0;

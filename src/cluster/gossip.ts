@@ -247,11 +247,11 @@ export function processMessage(state: ClusterState, linkId: number, msg: BusMess
     // Epochs must survive a power loss (Redis saves them with fsync).
     if (msg.currentEpoch > state.currentEpoch) {
       state.currentEpoch = msg.currentEpoch;
-      state.persist(true);
+      state.persistSoon(true);
     }
     if (msg.configEpoch > sender.configEpoch) {
       sender.configEpoch = msg.configEpoch;
-      state.persist(true);
+      state.persistSoon(true);
     }
     sender.replOffset = msg.offset;
     sender.replOffsetTime = now;

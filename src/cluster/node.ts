@@ -98,6 +98,8 @@ export interface ClusterNode {
   inboundLink: number | null;
   /** Number of slots it serves (masters). */
   numSlots: number;
+  /** The slots it serves as a bus bitmap (bit `slot & 7` of byte `slot >> 3`), kept by ClusterState.setSlotOwner. */
+  slotBits: Uint8Array;
   /** Outbound connects that failed in a row, and when the next one may start (reconnect backoff). */
   connectFailures: number;
   nextConnectAt: number;
@@ -130,6 +132,7 @@ export function newNode(id: string, flags: number, now: number): ClusterNode {
     link: null,
     inboundLink: null,
     numSlots: 0,
+    slotBits: new Uint8Array(CLUSTER_SLOTS >> 3),
     connectFailures: 0,
     nextConnectAt: 0,
   };

@@ -243,7 +243,7 @@ export function parseNodesConf(text: string, now: number): ParsedNodesConf {
 
 /** A copy of a parsed node for a new state (so a parse result can build several states). */
 function copyNode(node: ClusterNode): ClusterNode {
-  return { ...node, failReports: new Map(node.failReports) };
+  return { ...node, failReports: new Map(node.failReports), slotBits: new Uint8Array(node.slotBits) };
 }
 
 /**
@@ -262,6 +262,7 @@ export function stateFromNodesConf(
   for (const record of parsed.nodes) {
     const node = record.id === parsed.myId ? Object.assign(state.myself, copyNode(record)) : copyNode(record);
     node.numSlots = 0;
+    node.slotBits.fill(0);
     state.nodes.set(node.id, node);
   }
   const byId = (id: string): ClusterNode => state.nodes.get(id)!;

@@ -6,7 +6,7 @@
  * it a new inode and would drop a lock taken on the old one. So the lock is taken on a separate, never renamed
  * file beside it, `<path>.lock`, with flock semantics (`Deno.FsFile.tryLockSync`).
  */
-import { writeFileAtomicSync } from "../persistence/atomic_file.ts";
+import { writeFileAtomicInBackground, writeFileAtomicSync } from "../persistence/atomic_file.ts";
 import { bytesToLatin1, latin1ToBytes } from "../resp/latin1.ts";
 
 /** Suffix of the lock file kept beside nodes.conf. */
@@ -64,4 +64,17 @@ export function readNodesConf(path: string): string | null {
  */
 export function writeNodesConfAtomic(path: string, text: string, fsync: boolean): void {
   writeFileAtomicSync(path, `${path}.tmp-${Deno.pid}`, latin1ToBytes(text), fsync);
+}
+
+/**
+ * `writeNodesConfAtomic` off the main thread, through its own temp file `<path>.tmp-<pid>-bg`; dropped (resolves
+ * false) when `stillNewest()` is false by the time the temp file is written.
+ */
+export function writeNodesConfInBackground(
+  path: string,
+  text: string,
+  fsync: boolean,
+  stillNewest: () => boolean,
+): Promise<boolean> {
+  return writeFileAtomicInBackground(path, `${path}.tmp-${Deno.pid}-bg`, latin1ToBytes(text), fsync, stillNewest);
 }

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { LOCK_FILE_SUFFIX, lockNodesConf, readNodesConf, writeNodesConfAtomic } from "./nodes_conf_file.ts";
+import {
+  LOCK_FILE_SUFFIX,
+  lockNodesConf,
+  readNodesConf,
+  writeNodesConfAtomic,
+  writeNodesConfInBackground,
+} from "./nodes_conf_file.ts";
 
 const MODULE_URL = new URL("./nodes_conf_file.ts", import.meta.url).href;
 
@@ -114,4 +120,22 @@ Deno.test("lockNodesConf reports a lock file that cannot be opened", () =>
     const result = lockNodesConf(path);
     assert.equal(result.ok, false);
     assert.ok(!result.ok && result.message.startsWith(`Can't open ${path}.lock in order to acquire a lock: `));
+  }));
+
+Deno.test("writeNodesConfInBackground replaces the file, or drops a snapshot a later save superseded", () =>
+  withDir(async (dir) => {
+    const path = `${dir}/nodes.conf`;
+    writeNodesConfAtomic(path, "first\n", false);
+    for (const fsync of [false, true]) {
+      assert.equal(await writeNodesConfInBackground(path, `second ${fsync}\n`, fsync, () => true), true);
+      assert.equal(readNodesConf(path), `second ${fsync}\n`);
+    }
+    // A synchronous save lands while the background write is in flight: the older snapshot must not replace it.
+    let generation = 1;
+    const background = writeNodesConfInBackground(path, "stale\n", true, () => generation === 1);
+    generation++;
+    writeNodesConfAtomic(path, "newer\n", true);
+    assert.equal(await background, false);
+    assert.equal(readNodesConf(path), "newer\n");
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["nodes.conf"]);
   }));

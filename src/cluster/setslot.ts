@@ -23,8 +23,8 @@ function cString(s: string): string {
 
 /**
  * Applies `CLUSTER SETSLOT <slot> <action> [<nodeId>]` to my state; `nodeId` is ignored for STABLE. The caller
- * checked that I am a master and that the slot and action are valid. nodes.conf is saved (fsync) after every
- * change, and the cluster state re-evaluated, as Redis's CLUSTER_TODO_SAVE_CONFIG | UPDATE_STATE.
+ * checked that I am a master and that the slot and action are valid. The cluster state is re-evaluated and nodes.conf
+ * saved after every change, as Redis's CLUSTER_TODO_SAVE_CONFIG | UPDATE_STATE (the save in the background).
  */
 export function setSlot(
   state: ClusterState,
@@ -81,7 +81,8 @@ export function setSlot(
 
 function done(state: ClusterState, now: number): null {
   updateClusterState(state, now);
-  // Saved without fsync, as Redis's SETSLOT does (CLUSTER_TODO_SAVE_CONFIG); an epoch bump fsyncs itself.
-  state.persist(false);
+  // Saved without fsync, as Redis's SETSLOT does (CLUSTER_TODO_SAVE_CONFIG), but after the reply; an epoch bump
+  // is saved (with fsync) before it.
+  state.persistSoon(false);
   return null;
 }

@@ -44,7 +44,11 @@ Deno.test("SETSLOT MIGRATING / IMPORTING / STABLE open and close a slot, saving 
   const other = state.nodes.get(OTHER)!;
   assert.equal(setSlot(state, 5, "migrating", OTHER, NOW), null);
   assert.equal(state.migratingTo[5], other);
-  assert.deepEqual(state.drainEffects().filter((e) => e.kind === "persist"), [{ kind: "persist", fsync: false }]);
+  assert.deepEqual(state.drainEffects().filter((e) => e.kind === "persist"), [{
+    kind: "persist",
+    fsync: false,
+    background: true,
+  }]);
   assert.equal(setSlot(state, 200, "importing", OTHER, NOW), null);
   assert.equal(state.importingFrom[200], other);
   assert.equal(setSlot(state, 5, "stable", "", NOW), null);

@@ -10,7 +10,7 @@ import { BusFrameReader, decodeMessage, encodeMessage, FrameError } from "./bus/
 import { CLUSTER_CRON_PERIOD_MS, clusterTick } from "./cron.ts";
 import { linkAccepted, linkDown, linkUp, processMessage, propagatePublish } from "./gossip.ts";
 import { loadNodesConf, NodesConfError, serializeNodesConf } from "./nodes_conf.ts";
-import { lockNodesConf, readNodesConf, writeNodesConfAtomic } from "./nodes_conf_file.ts";
+import { lockNodesConf, readNodesConf, writeNodesConfAtomic, writeNodesConfInBackground } from "./nodes_conf_file.ts";
 import { randomNodeId } from "./node.ts";
 import { updateClusterState } from "./failure.ts";
 import { updateWriteFence } from "./write_fence.ts";
@@ -83,6 +83,12 @@ export class ClusterShell {
   private timer: ReturnType<typeof setInterval> | undefined;
   private persistWanted = false;
   private fsyncWanted = false;
+  /** A background save is wanted (with fsync), and the one running, if any. */
+  private backgroundWanted = false;
+  private backgroundFsync = false;
+  private backgroundWriter: Promise<void> | null = null;
+  /** Counts saves begun; a background save whose snapshot a later save has superseded is dropped. */
+  private saveGeneration = 0;
   private readonly lock: Deno.FsFile;
   private stopped = false;
 
@@ -156,7 +162,7 @@ export class ClusterShell {
       // closed
     }
     for (const [id] of this.sockets) this.closeSocket(id);
-    if (this.persistWanted) this.save(true);
+    if (this.persistWanted || this.backgroundWanted || this.backgroundWriter !== null) this.save(true);
     try {
       this.lock.close();
     } catch {
@@ -170,6 +176,7 @@ export class ClusterShell {
     step(Date.now());
     this.applyEffects(this.state.drainEffects());
     if (this.persistWanted) this.save(this.fsyncWanted);
+    else if (this.backgroundWanted && this.backgroundWriter === null) this.backgroundWriter = this.saveInBackground();
   }
 
   /** Re-reads the cluster settings from the config (at start and after CONFIG SET) and updates myself. */
@@ -188,14 +195,39 @@ export class ClusterShell {
 
   /** Writes nodes.conf now (temp file, fsync, rename); returns the OS error text (C's strerror) on failure. */
   save(fsync: boolean): string | null {
-    this.persistWanted = false;
-    this.fsyncWanted = false;
+    // This save covers any background one wanted or running: it writes the newer state, with the fsync either asked.
+    fsync ||= this.backgroundFsync;
+    this.persistWanted =
+      this.fsyncWanted =
+      this.backgroundWanted =
+      this.backgroundFsync =
+        false;
+    this.saveGeneration++;
     try {
       writeNodesConfAtomic(this.configPath, serializeNodesConf(this.state), fsync);
       return null;
     } catch (err) {
       logger.warning(`Could not save the cluster config file ${this.configPath}: ${(err as Error).message}`);
       return strerror(err);
+    }
+  }
+
+  /** Saves nodes.conf off the request path until no background save is wanted; a failure is logged, as `save`'s. */
+  private async saveInBackground(): Promise<void> {
+    try {
+      while (this.backgroundWanted && !this.stopped) {
+        const fsync = this.backgroundFsync;
+        this.backgroundWanted = this.backgroundFsync = false;
+        const generation = ++this.saveGeneration;
+        const text = serializeNodesConf(this.state);
+        try {
+          await writeNodesConfInBackground(this.configPath, text, fsync, () => generation === this.saveGeneration);
+        } catch (err) {
+          logger.warning(`Could not save the cluster config file ${this.configPath}: ${(err as Error).message}`);
+        }
+      }
+    } finally {
+      this.backgroundWriter = null;
     }
   }
 
@@ -212,8 +244,13 @@ export class ClusterShell {
           this.closeSocket(effect.link);
           break;
         case "persist":
-          this.persistWanted = true;
-          if (effect.fsync) this.fsyncWanted = true;
+          if (effect.background) {
+            this.backgroundWanted = true;
+            if (effect.fsync) this.backgroundFsync = true;
+          } else {
+            this.persistWanted = true;
+            if (effect.fsync) this.fsyncWanted = true;
+          }
           break;
         case "delete-slot-keys":
           for (const slot of effect.slots) for (const key of [...this.db0.slotKeys(slot)]) this.db0.delete(key);

@@ -4,14 +4,7 @@
  * the simulator (`tests/sim/`) feed it events — a message on a link, a link going up or down, a
  * tick with `now`, an admin command — and carry out the effects it queues (`drainEffects`).
  */
-import {
-  type BusMessage,
-  emptyMessage,
-  MSG_TYPE_COUNT,
-  MSGFLAG0_PAUSED,
-  setSlotBit,
-  SLOT_BITMAP_BYTES,
-} from "./bus/message.ts";
+import { type BusMessage, emptyMessage, MSG_TYPE_COUNT, MSGFLAG0_PAUSED } from "./bus/message.ts";
 import {
   CLUSTER_SLOTS,
   type ClusterNode,
@@ -34,8 +27,8 @@ export type Effect =
   | { kind: "send"; link: number; msg: BusMessage }
   /** Close a link (no `linkDown` event follows). */
   | { kind: "close"; link: number }
-  /** Save nodes.conf (with fsync when asked). */
-  | { kind: "persist"; fsync: boolean }
+  /** Save nodes.conf (with fsync when asked): before the step ends, or in the background, waited for by nothing. */
+  | { kind: "persist"; fsync: boolean; background: boolean }
   /** Delete every key of these slots (they moved to another node). */
   | { kind: "delete-slot-keys"; slots: number[] }
   /** Replicate from this master (null: stop replicating and become a master). */
@@ -246,8 +239,15 @@ export class ClusterState {
     const old = this.slots[slot];
     if (old === node) return;
     if (old !== null && (old === this.myself || old.id === this.myself.masterId)) this.lostSlots.push(slot);
-    if (old !== null) old.numSlots--;
-    if (node !== null) node.numSlots++;
+    const byte = slot >> 3, bit = 1 << (slot & 7);
+    if (old !== null) {
+      old.numSlots--;
+      old.slotBits[byte] &= ~bit;
+    }
+    if (node !== null) {
+      node.numSlots++;
+      node.slotBits[byte] |= bit;
+    }
     this.slots[slot] = node;
     this.ownerNotClaiming[slot >> 3] &= ~(1 << (slot & 7));
   }
@@ -365,12 +365,9 @@ export class ClusterState {
     master.flags |= NODE_MIGRATE_TO;
   }
 
-  /** The slot bitmap of a node. */
+  /** A copy of a node's slot bitmap (a message keeps it until it is encoded, after later changes). */
   slotBitmap(node: ClusterNode): Uint8Array {
-    const bitmap = new Uint8Array(SLOT_BITMAP_BYTES);
-    if (node.numSlots === 0) return bitmap;
-    for (let slot = 0; slot < CLUSTER_SLOTS; slot++) if (this.slots[slot] === node) setSlotBit(bitmap, slot);
-    return bitmap;
+    return node.slotBits.slice();
   }
 
   /** A message of a type with this node's header (clusterBuildMessageHdr). */
@@ -410,9 +407,17 @@ export class ClusterState {
     }
   }
 
-  /** Asks the shell to save nodes.conf (coalesced by the shell; fsync when any request asks). */
+  /** Asks the shell to save nodes.conf before the step ends (coalesced by the shell; fsync when any request asks). */
   persist(fsync = false): void {
-    this.emit({ kind: "persist", fsync });
+    this.emit({ kind: "persist", fsync, background: false });
+  }
+
+  /**
+   * Asks the shell to save nodes.conf soon, off the request path: no reply or message waits for it. For changes
+   * gossip would teach this node again after a crash (learned epochs, slot owners, FAIL) and for SETSLOT.
+   */
+  persistSoon(fsync = false): void {
+    this.emit({ kind: "persist", fsync, background: true });
   }
 
   /** A log line. */

@@ -55,6 +55,55 @@ export async function writeFileAtomic(path: string, tmpPath: string, bytes: Uint
   syncDirectory(dirname(path));
 }
 
+/**
+ * A background twin of `writeFileAtomicSync` for a file rewritten often (nodes.conf): the temp file is written (and
+ * fsynced when `durable`) by async ops, off the main thread; the rename is synchronous and happens only if
+ * `stillNewest()` says no later write has replaced the file meanwhile, so renames land in the order the writes began.
+ * Resolves true when the file was replaced, false when the write was dropped as stale.
+ */
+export async function writeFileAtomicInBackground(
+  path: string,
+  tmpPath: string,
+  bytes: Uint8Array,
+  durable: boolean,
+  stillNewest: () => boolean,
+): Promise<boolean> {
+  try {
+    const file = await Deno.open(tmpPath, { write: true, create: true, truncate: true, mode: 0o644 });
+    try {
+      let written = 0;
+      while (written < bytes.length) written += await file.write(bytes.subarray(written));
+      if (durable) await file.sync();
+    } finally {
+      file.close();
+    }
+    if (!stillNewest()) {
+      await Deno.remove(tmpPath).catch(() => {});
+      return false;
+    }
+    Deno.renameSync(tmpPath, path);
+  } catch (err) {
+    await Deno.remove(tmpPath).catch(() => {});
+    throw err;
+  }
+  if (durable) await syncDirectoryAsync(dirname(path));
+  return true;
+}
+
+/** The asynchronous twin of `syncDirectory`. */
+async function syncDirectoryAsync(dir: string): Promise<void> {
+  try {
+    const handle = await Deno.open(dir, { read: true });
+    try {
+      await handle.sync();
+    } finally {
+      handle.close();
+    }
+  } catch {
+    // the rename has happened anyway
+  }
+}
+
 /** fsyncs a directory so that a rename inside it survives a power loss (some file systems refuse: ignored). */
 export function syncDirectory(dir: string): void {
   try {
