@@ -436,11 +436,13 @@ serverTest("manual slot migration between tessera nodes: ASK, ASKING, TRYAGAIN, 
   const m: Migration = { src, dst, srcId: ids[0], dstId: ids[1], slot, tag, keys: slotKeys(tag) };
   try {
     await openMigration(m);
-    // nodes.conf keeps the open slots (saved before the reply).
-    const dstConf = await Deno.readTextFile(`${dst.dir}/nodes.conf`);
-    assert.match(dstConf, new RegExp(`\\[${slot}-<-${ids[0]}\\]`), dstConf);
-    const srcConf = await Deno.readTextFile(`${src.dir}/nodes.conf`);
-    assert.match(srcConf, new RegExp(`\\[${slot}->-${ids[1]}\\]`), srcConf);
+    // nodes.conf keeps the open slots (saved in the background, soon after the reply).
+    await eventually("open slots in nodes.conf", async () => {
+      const dstConf = await Deno.readTextFile(`${dst.dir}/nodes.conf`);
+      assert.match(dstConf, new RegExp(`\\[${slot}-<-${ids[0]}\\]`), dstConf);
+      const srcConf = await Deno.readTextFile(`${src.dir}/nodes.conf`);
+      assert.match(srcConf, new RegExp(`\\[${slot}->-${ids[1]}\\]`), srcConf);
+    }, 2000);
     const epochBefore = lineOf(await clusterNodes(dst.port), ids[1]).configEpoch;
     const moved = new Set<string>();
     for (const key of m.keys.slice(0, KEYS_PER_SLOT / 2)) {
@@ -462,8 +464,10 @@ serverTest("manual slot migration between tessera nodes: ASK, ASKING, TRYAGAIN, 
       `the target bumped its configEpoch: ${epochBefore} -> ${dstLine.configEpoch}`,
     );
     assert.match(dst.proc.output(), new RegExp(`configEpoch updated after importing slot ${slot}`));
-    const conf = await Deno.readTextFile(`${dst.dir}/nodes.conf`);
-    assert.ok(!conf.includes("-<-"), `import closed in nodes.conf:\n${conf}`);
+    await eventually("import closed in nodes.conf", async () => {
+      const conf = await Deno.readTextFile(`${dst.dir}/nodes.conf`);
+      assert.ok(!conf.includes("-<-"), conf);
+    }, 2000);
     await checkConverged(nodes, m);
     assert.equal(await callOk(dst.port, "GET", fresh), "f");
     // The third node was never told: it learned the new owner from the target's higher configEpoch.

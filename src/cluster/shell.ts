@@ -63,6 +63,12 @@ export function clusterSettings(config: Config): ClusterSettings {
   };
 }
 
+/**
+ * How long a background save of nodes.conf waits, so that the reply is written first and a burst of changes is
+ * saved once. A process crash in this window (or while the save runs) leaves the previous, complete file.
+ */
+const BACKGROUND_SAVE_DELAY_MS = 10;
+
 /** Runs the cluster bus for one node. */
 export class ClusterShell {
   readonly state: ClusterState;
@@ -87,6 +93,11 @@ export class ClusterShell {
   private backgroundWanted = false;
   private backgroundFsync = false;
   private backgroundWriter: Promise<void> | null = null;
+  private backgroundTimer: ReturnType<typeof setTimeout> | undefined;
+  /** While `runCommand` applies effects: bus writes wait for `flushDeferred`, on these links. */
+  private deferringWrites = false;
+  private readonly deferredLinks = new Set<number>();
+  private deferredFlushTimer: ReturnType<typeof setTimeout> | undefined;
   /** Counts saves begun; a background save whose snapshot a later save has superseded is dropped. */
   private saveGeneration = 0;
   private readonly lock: Deno.FsFile;
@@ -162,6 +173,8 @@ export class ClusterShell {
       // closed
     }
     for (const [id] of this.sockets) this.closeSocket(id);
+    clearTimeout(this.backgroundTimer);
+    clearTimeout(this.deferredFlushTimer);
     if (this.persistWanted || this.backgroundWanted || this.backgroundWriter !== null) this.save(true);
     try {
       this.lock.close();
@@ -175,8 +188,41 @@ export class ClusterShell {
     if (this.stopped) return;
     step(Date.now());
     this.applyEffects(this.state.drainEffects());
+    this.afterEffects();
+  }
+
+  /**
+   * Runs a step for a client's command: as `run`, but its bus messages are written on a later event-loop turn, after
+   * the command's reply (Redis queues them on the links and writes them once its event loop comes round).
+   */
+  runCommand(step: (now: number) => void): void {
+    if (this.stopped) return;
+    step(Date.now());
+    this.deferringWrites = true;
+    try {
+      this.applyEffects(this.state.drainEffects());
+    } finally {
+      this.deferringWrites = false;
+    }
+    this.afterEffects();
+  }
+
+  /** Saves nodes.conf now, or schedules the background save, as the effects asked. */
+  private afterEffects(): void {
     if (this.persistWanted) this.save(this.fsyncWanted);
-    else if (this.backgroundWanted && this.backgroundWriter === null) this.backgroundWriter = this.saveInBackground();
+    else if (this.backgroundWanted) this.scheduleBackgroundSave();
+  }
+
+  /**
+   * Starts a background save BACKGROUND_SAVE_DELAY_MS from now unless one is pending or running (which reschedules
+   * when it ends): the reply goes out first, and a burst of changes (a reshard's SETSLOTs) is written once.
+   */
+  private scheduleBackgroundSave(): void {
+    if (this.backgroundWriter !== null || this.backgroundTimer !== undefined) return;
+    this.backgroundTimer = setTimeout(() => {
+      this.backgroundTimer = undefined;
+      this.backgroundWriter = this.saveInBackground();
+    }, BACKGROUND_SAVE_DELAY_MS);
   }
 
   /** Re-reads the cluster settings from the config (at start and after CONFIG SET) and updates myself. */
@@ -212,10 +258,10 @@ export class ClusterShell {
     }
   }
 
-  /** Saves nodes.conf off the request path until no background save is wanted; a failure is logged, as `save`'s. */
+  /** Saves nodes.conf off the request path if a background save is still wanted; a failure is logged, as `save`'s. */
   private async saveInBackground(): Promise<void> {
     try {
-      while (this.backgroundWanted && !this.stopped) {
+      if (this.backgroundWanted && !this.stopped) {
         const fsync = this.backgroundFsync;
         this.backgroundWanted = this.backgroundFsync = false;
         const generation = ++this.saveGeneration;
@@ -228,6 +274,7 @@ export class ClusterShell {
       }
     } finally {
       this.backgroundWriter = null;
+      if (this.backgroundWanted && !this.stopped) this.scheduleBackgroundSave();
     }
   }
 
@@ -330,7 +377,22 @@ export class ClusterShell {
     const socket = this.sockets.get(linkId);
     if (socket === undefined || socket.closed) return;
     socket.queue.push(bytes);
-    if (socket.conn !== null && !socket.writing) this.flush(linkId, socket);
+    if (this.deferringWrites) {
+      this.deferredLinks.add(linkId);
+      this.deferredFlushTimer ??= setTimeout(() => this.flushDeferred(), 0);
+    } else if (socket.conn !== null && !socket.writing) {
+      this.flush(linkId, socket);
+    }
+  }
+
+  /** Writes what `runCommand` queued. */
+  private flushDeferred(): void {
+    this.deferredFlushTimer = undefined;
+    for (const linkId of this.deferredLinks) {
+      const socket = this.sockets.get(linkId);
+      if (socket !== undefined && !socket.closed && socket.conn !== null && !socket.writing) this.flush(linkId, socket);
+    }
+    this.deferredLinks.clear();
   }
 
   private async flush(linkId: number, socket: LinkSocket): Promise<void> {

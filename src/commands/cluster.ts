@@ -117,7 +117,7 @@ function clusterOnly(run: ClusterHandler): Handler {
 /** Runs a state operation as one shell step (so its effects are carried out) and returns its result. */
 function step<T>(shell: ClusterShell, op: (now: number) => T): T {
   const box: { done: boolean; value?: T } = { done: false };
-  shell.run((now) => {
+  shell.runCommand((now) => {
     box.value = op(now);
     box.done = true;
   });

@@ -8,6 +8,7 @@
  * and the keys being moved are held (src/store/key_locks.ts) so that no other client changes one
  * between its RESTORE on the target and its deletion here.
  */
+import { NOTIFY_GENERIC, notifyKeyspaceEvent } from "../server/keyspace_events.ts";
 import { Buffer } from "node:buffer";
 import type { Handler } from "./table.ts";
 import type { Client } from "../server/client.ts";
@@ -80,50 +81,73 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT
   return Promise.race([p, expiry]).finally(() => clearTimeout(timer));
 }
 
+/** Every step of a running MIGRATE, checked by one shared timeout set for the earliest deadline. */
+const runningSteps = new Set<StepTimer>();
+let watchdog: ReturnType<typeof setTimeout> | undefined;
+let watchdogAt = Infinity;
+
+/** Makes the shared timeout fire by `at` (performance.now() ms); a later or missing one is moved up. */
+function armWatchdog(at: number): void {
+  if (watchdog !== undefined && watchdogAt <= at) return;
+  clearTimeout(watchdog);
+  watchdogAt = at;
+  watchdog = setTimeout(checkSteps, Math.max(0, at - performance.now()));
+  Deno.unrefTimer(watchdog);
+}
+
+/** Aborts the steps past their deadline and re-arms for the next one. */
+function checkSteps(): void {
+  watchdog = undefined;
+  watchdogAt = Infinity;
+  const now = performance.now();
+  let next = Infinity;
+  for (const step of [...runningSteps]) {
+    if (step.deadline <= now) step.expire();
+    else if (step.deadline < next) next = step.deadline;
+  }
+  if (next !== Infinity) armWatchdog(next);
+}
+
 /**
- * MIGRATE's timeout, which Redis applies to each write and each reply line: one timer per MIGRATE,
- * pushed back as steps complete (no timer per step). A step that takes longer runs its abort
- * (closing the connection, as Redis then does anyway), which makes the step fail.
+ * MIGRATE's timeout, which Redis applies to each write and each reply line. One shared timeout serves every
+ * MIGRATE (a sequence of MIGRATEs with the same timeout sets it once, not once each). A step that takes longer runs
+ * its abort (closing the connection, as Redis then does anyway), which makes the step fail.
  */
 class StepTimer {
   /** The last step failed because it took too long. */
   expired = false;
-  private startedAt = 0;
+  /** When the running step times out (performance.now() ms). */
+  deadline = Infinity;
   private abort: (() => void) | null = null;
-  private timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly ms: number) {}
 
   /** A step starts; `abort` ends it if it lasts more than the timeout. */
   begin(abort: () => void): void {
-    this.startedAt = performance.now();
     this.abort = abort;
-    if (this.timer === undefined) this.arm(this.ms);
+    this.deadline = performance.now() + this.ms;
+    runningSteps.add(this);
+    armWatchdog(this.deadline);
   }
 
   /** The step ended. */
   end(): void {
     this.abort = null;
+    runningSteps.delete(this);
   }
 
   /** No more steps. */
   stop(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.abort = null;
+    this.end();
   }
 
-  private arm(delayMs: number): void {
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      const abort = this.abort;
-      if (abort === null) return;
-      const left = this.startedAt + this.ms - performance.now();
-      if (left > 0) return this.arm(left);
-      this.expired = true;
-      this.abort = null;
-      abort();
-    }, delayMs);
+  /** The step ran out of time. */
+  expire(): void {
+    const abort = this.abort;
+    this.end();
+    if (abort === null) return;
+    this.expired = true;
+    abort();
   }
 }
 
@@ -354,7 +378,11 @@ function finish(job: MigrateJob, outcome: MigrateOutcome): void {
   const c = job.client;
   if (!job.copy && outcome.acked.length > 0) {
     const deleted: string[] = [];
-    for (const key of outcome.acked) if (job.db.delete(key)) deleted.push(key);
+    for (const key of outcome.acked) {
+      if (!job.db.delete(key)) continue;
+      notifyKeyspaceEvent(NOTIFY_GENERIC, "del", key, job.db.id);
+      deleted.push(key);
+    }
     if (deleted.length > 0) {
       c.server.dirty += deleted.length;
       // Redis rewrites MIGRATE as DEL of the moved keys for replicas and the AOF.
