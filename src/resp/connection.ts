@@ -16,9 +16,15 @@ export function encodeCommand(args: readonly string[]): Uint8Array {
   return Buffer.from(text, "latin1");
 }
 
-/** One TCP connection to a RESP server. */
+/** Free space each read may fill. */
+const READ_SPACE_BYTES = 64 * 1024;
+
+/** One TCP connection to a RESP server (tests, MIGRATE, slot migration): commands out, replies parsed back. */
 export class RespConnection {
-  private buffer = new Uint8Array(0);
+  /** Bytes received and not yet consumed are `buffer[start, end)`; reads go to the free space after `end`. */
+  private buffer = new Uint8Array(READ_SPACE_BYTES);
+  private start = 0;
+  private end = 0;
 
   private constructor(private readonly conn: Deno.TcpConn) {}
 
@@ -49,10 +55,12 @@ export class RespConnection {
   /** Reads the next reply; rejects if the server closes first. */
   async readReply(): Promise<{ value: RespValue; raw: string }> {
     while (true) {
-      const parsed = parseReply(this.buffer, 0);
+      const pending = this.buffer.subarray(this.start, this.end);
+      const parsed = parseReply(pending, 0);
       if (parsed !== null) {
-        const raw = bytesToLatin1(this.buffer.subarray(0, parsed.end));
-        this.buffer = this.buffer.slice(parsed.end);
+        const raw = bytesToLatin1(pending.subarray(0, parsed.end));
+        this.start += parsed.end;
+        if (this.start === this.end) this.start = this.end = 0;
         return { value: parsed.value, raw };
       }
       await this.fill();
@@ -66,19 +74,28 @@ export class RespConnection {
     } catch {
       // closed
     }
-    const raw = bytesToLatin1(this.buffer);
-    this.buffer = new Uint8Array(0);
+    const raw = bytesToLatin1(this.buffer.subarray(this.start, this.end));
+    this.start = this.end = 0;
     return raw;
   }
 
+  /** Reads more bytes after `end`, first making READ_SPACE_BYTES of room (moving the pending bytes, or growing). */
   private async fill(): Promise<void> {
-    const chunk = new Uint8Array(64 * 1024);
-    const n = await this.conn.read(chunk);
+    if (this.buffer.length - this.end < READ_SPACE_BYTES) {
+      const pending = this.end - this.start;
+      if (this.buffer.length - pending >= READ_SPACE_BYTES) {
+        this.buffer.copyWithin(0, this.start, this.end);
+      } else {
+        const next = new Uint8Array(Math.max(this.buffer.length * 2, pending + READ_SPACE_BYTES));
+        next.set(this.buffer.subarray(this.start, this.end));
+        this.buffer = next;
+      }
+      this.start = 0;
+      this.end = pending;
+    }
+    const n = await this.conn.read(this.buffer.subarray(this.end));
     if (n === null) throw new Error("connection closed");
-    const next = new Uint8Array(this.buffer.length + n);
-    next.set(this.buffer);
-    next.set(chunk.subarray(0, n), this.buffer.length);
-    this.buffer = next;
+    this.end += n;
   }
 
   /** Closes the connection. */
