@@ -8,6 +8,7 @@
  */
 import { writeFileAtomicInBackground, writeFileAtomicSync } from "../persistence/atomic_file.ts";
 import { bytesToLatin1, latin1ToBytes } from "../resp/latin1.ts";
+import { basename, dirname } from "node:path";
 
 /** Suffix of the lock file kept beside nodes.conf. */
 export const LOCK_FILE_SUFFIX = ".lock";
@@ -77,4 +78,20 @@ export function writeNodesConfInBackground(
   stillNewest: () => boolean,
 ): Promise<boolean> {
   return writeFileAtomicInBackground(path, `${path}.tmp-${Deno.pid}-bg`, latin1ToBytes(text), fsync, stillNewest);
+}
+
+/**
+ * Deletes temp files a previous process left beside nodes.conf (`<path>.tmp-<pid>[-bg]`: it exited during a save).
+ * Call it holding the lock, so that no other node is writing one.
+ */
+export function removeStaleTempFiles(path: string): void {
+  const prefix = `${basename(path)}.tmp-`;
+  const dir = dirname(path);
+  try {
+    for (const entry of Deno.readDirSync(dir)) {
+      if (entry.isFile && entry.name.startsWith(prefix)) Deno.removeSync(`${dir}/${entry.name}`);
+    }
+  } catch {
+    // an unreadable directory fails the save that follows, with its own message
+  }
 }

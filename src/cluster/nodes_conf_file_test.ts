@@ -3,6 +3,7 @@ import {
   LOCK_FILE_SUFFIX,
   lockNodesConf,
   readNodesConf,
+  removeStaleTempFiles,
   writeNodesConfAtomic,
   writeNodesConfInBackground,
 } from "./nodes_conf_file.ts";
@@ -138,4 +139,20 @@ Deno.test("writeNodesConfInBackground replaces the file, or drops a snapshot a l
     assert.equal(await background, false);
     assert.equal(readNodesConf(path), "newer\n");
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["nodes.conf"]);
+  }));
+
+Deno.test("removeStaleTempFiles deletes only nodes.conf's leftover temp files", () =>
+  withDir((dir) => {
+    const path = `${dir}/nodes.conf`;
+    for (
+      const name of ["nodes.conf", "nodes.conf.tmp-123", "nodes.conf.tmp-456-bg", "other.tmp-1", "nodes.conf.lock"]
+    ) {
+      Deno.writeTextFileSync(`${dir}/${name}`, "x");
+    }
+    removeStaleTempFiles(path);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
+      "nodes.conf",
+      "nodes.conf.lock",
+      "other.tmp-1",
+    ]);
   }));

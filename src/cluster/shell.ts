@@ -10,7 +10,13 @@ import { BusFrameReader, decodeMessage, encodeMessage, FrameError } from "./bus/
 import { CLUSTER_CRON_PERIOD_MS, clusterTick } from "./cron.ts";
 import { linkAccepted, linkDown, linkUp, processMessage, propagatePublish } from "./gossip.ts";
 import { loadNodesConf, NodesConfError, serializeNodesConf } from "./nodes_conf.ts";
-import { lockNodesConf, readNodesConf, writeNodesConfAtomic, writeNodesConfInBackground } from "./nodes_conf_file.ts";
+import {
+  lockNodesConf,
+  readNodesConf,
+  removeStaleTempFiles,
+  writeNodesConfAtomic,
+  writeNodesConfInBackground,
+} from "./nodes_conf_file.ts";
 import { randomNodeId } from "./node.ts";
 import { updateClusterState } from "./failure.ts";
 import { updateWriteFence } from "./write_fence.ts";
@@ -122,6 +128,7 @@ export class ClusterShell {
     const path = config.str("cluster-config-file");
     const lock = lockNodesConf(path);
     if (!lock.ok) throw new ClusterStartError(lock.message);
+    removeStaleTempFiles(path);
     const settings = clusterSettings(config);
     const now = Date.now();
     let text: string | null;
