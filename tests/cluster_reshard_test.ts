@@ -11,6 +11,7 @@ import {
   callOk,
   type ClusterNodeProcess,
   clusterNodes,
+  diagnose,
   eventually,
   killNode,
   logTiming,
@@ -24,9 +25,12 @@ import { keyHashSlot } from "../src/cluster/slots.ts";
 
 const CLI_TIMEOUT_MS = 120_000;
 
-async function cli(...args: string[]): Promise<string> {
+/** Runs `redis-cli --cluster ...args`; on failure the message shows `nodes`' views and logs. */
+async function cli(args: string[], nodes: ClusterNodeProcess[] = []): Promise<string> {
   const run = await runToExit("redis-cli", ["--cluster", ...args], CLI_TIMEOUT_MS);
-  assert.equal(run.code, 0, `redis-cli --cluster ${args.join(" ")} failed:\n${run.output}`);
+  if (run.code !== 0) {
+    assert.fail(`redis-cli --cluster ${args.join(" ")} failed:\n${run.output}\n${await diagnose(nodes)}`);
+  }
   return run.output;
 }
 
@@ -78,27 +82,27 @@ serverTest("redis-cli --cluster add-node, reshard, rebalance, del-node and check
   const kv = await writeKeys(a.port, 3000);
   // add-node as a master, then a replica of it.
   const extra = await startTesseraNode(t);
-  await cli("add-node", `127.0.0.1:${extra.port}`, `127.0.0.1:${a.port}`);
+  await cli(["add-node", `127.0.0.1:${extra.port}`, `127.0.0.1:${a.port}`]);
   // Like a user, wait for the cluster to know the new node before the next change (redis-cli checks agreement).
   await eventually("the new master is known everywhere", async () => {
     for (const n of [...nodes, extra]) assert.equal((await clusterNodes(n.port)).length, 4);
   }, 15_000);
   const replica = await startTesseraNode(t);
-  await cli(
+  await cli([
     "add-node",
     `127.0.0.1:${replica.port}`,
     `127.0.0.1:${a.port}`,
     "--cluster-slave",
     "--cluster-master-id",
     await idOf(extra.port),
-  );
+  ]);
   await eventually("the new nodes are known everywhere", async () => {
     for (const n of [...nodes, extra, replica]) assert.equal((await clusterNodes(n.port)).length, 5);
   }, 15_000);
   await waitClusterOk([...nodes, extra, replica].map((n) => n.port));
   // reshard: 1000 slots from a to b.
   const started = Date.now();
-  await cli(
+  await cli([
     "reshard",
     `127.0.0.1:${a.port}`,
     "--cluster-from",
@@ -108,14 +112,14 @@ serverTest("redis-cli --cluster add-node, reshard, rebalance, del-node and check
     "--cluster-slots",
     "300",
     "--cluster-yes",
-  );
+  ]);
   logTiming("redis-cli --cluster reshard of 300 slots", Date.now() - started);
   await assertCheckOk(a.port);
   assert.deepEqual(await wrongKeys(a.port, kv), []);
   // rebalance onto the empty master, weighted so that it takes about 530 slots (a full share would take minutes of
   // slot moves here without testing more).
   const extraId = await idOf(extra.port);
-  await cli("rebalance", `127.0.0.1:${a.port}`, "--cluster-use-empty-masters", "--cluster-weight", `${extraId}=0.1`);
+  await cli(["rebalance", `127.0.0.1:${a.port}`, "--cluster-use-empty-masters", "--cluster-weight", `${extraId}=0.1`]);
   let extraSlots = 0;
   await eventually("the slots are balanced by weight", async () => {
     const view = await clusterNodes(a.port);
@@ -130,7 +134,7 @@ serverTest("redis-cli --cluster add-node, reshard, rebalance, del-node and check
   assert.deepEqual(await wrongKeys(a.port, kv), []);
   // del-node: the replica, then the new master once its slots are moved away.
   const replicaId = await idOf(replica.port);
-  await cli("del-node", `127.0.0.1:${a.port}`, replicaId);
+  await cli(["del-node", `127.0.0.1:${a.port}`, replicaId], [...nodes, extra, replica]);
   // As a user would, wait until every node has forgotten it before the next change.
   await eventually("the deleted replica is forgotten everywhere", async () => {
     for (const n of [...nodes, extra]) {
@@ -139,7 +143,7 @@ serverTest("redis-cli --cluster add-node, reshard, rebalance, del-node and check
       assert.equal(ids.length, 4, `${n.port} lists ${ids.length} nodes`);
     }
   }, 15_000);
-  await cli(
+  await cli([
     "reshard",
     `127.0.0.1:${a.port}`,
     "--cluster-from",
@@ -149,8 +153,8 @@ serverTest("redis-cli --cluster add-node, reshard, rebalance, del-node and check
     "--cluster-slots",
     String(extraSlots),
     "--cluster-yes",
-  );
-  await cli("del-node", `127.0.0.1:${a.port}`, await idOf(extra.port));
+  ]);
+  await cli(["del-node", `127.0.0.1:${a.port}`, await idOf(extra.port)], [...nodes, extra]);
   await eventually("three nodes left", async () => {
     for (const n of nodes) assert.equal((await clusterNodes(n.port)).length, 3);
   }, 15_000);
@@ -176,7 +180,7 @@ serverTest("redis-cli --cluster fix closes a migration left open by a killed red
   conn.close();
   const check = await runToExit("redis-cli", ["--cluster", "check", `127.0.0.1:${a.port}`], CLI_TIMEOUT_MS);
   assert.match(check.output, /open slot|Nodes don't agree|importing|migrating/i);
-  await cli("fix", `127.0.0.1:${a.port}`, "--cluster-yes");
+  await cli(["fix", `127.0.0.1:${a.port}`, "--cluster-yes"]);
   await assertCheckOk(a.port);
   assert.deepEqual(await wrongKeys(a.port, kv), []);
 }, 120_000);
@@ -212,7 +216,7 @@ serverTest("live resharding: 1000 slots back and forth under an ioredis Cluster 
   })();
   await eventually("load running", () => Promise.resolve(assert.ok(ops > 100)), 10_000);
   for (const [from, to] of [[idA, idB], [idB, idA]]) {
-    await cli(
+    await cli([
       "reshard",
       `127.0.0.1:${a.port}`,
       "--cluster-from",
@@ -222,7 +226,7 @@ serverTest("live resharding: 1000 slots back and forth under an ioredis Cluster 
       "--cluster-slots",
       "1000",
       "--cluster-yes",
-    );
+    ]);
   }
   stop = true;
   await load;

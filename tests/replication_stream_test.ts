@@ -6,9 +6,8 @@
 import assert from "node:assert/strict";
 import { serverTest } from "./helpers/test.ts";
 import { connect, requireTool } from "./helpers/servers.ts";
-import { encodeCommand } from "../src/resp/connection.ts";
-import { bytesToLatin1 } from "../src/resp/latin1.ts";
 import { withTimeout } from "./helpers/blocking.ts";
+import { attachReplica } from "./helpers/raw_replica.ts";
 
 const MASTER_ARGS = [
   "--repl-diskless-sync-delay",
@@ -81,51 +80,6 @@ const SCRIPT: string[][] = [
   ["INCR", "short2"],
   ["SET", "sentinel", "done"],
 ];
-
-/** Attaches as a replica and returns a reader of the stream that follows the snapshot. */
-async function attachReplica(
-  port: number,
-): Promise<{ until: (text: string) => Promise<string>; close: () => void; buffered: () => string }> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  let buf = "";
-  const chunk = new Uint8Array(65536);
-  const read = async () => {
-    const n = await conn.read(chunk);
-    if (n === null) throw new Error("master closed the link");
-    buf += bytesToLatin1(chunk.subarray(0, n));
-  };
-  const until = async (text: string) => {
-    while (!buf.includes(text)) await read();
-    return buf;
-  };
-  for (const cmd of [["PING"], ["REPLCONF", "listening-port", "1"], ["REPLCONF", "capa", "eof", "capa", "psync2"]]) {
-    await conn.write(encodeCommand(cmd));
-  }
-  await until("+OK\r\n+OK\r\n");
-  buf = "";
-  await conn.write(encodeCommand(["PSYNC", "?", "-1"]));
-  await until("$EOF:");
-  const header = await until("\r\n");
-  const markStart = header.indexOf("$EOF:") + 5;
-  const mark = header.slice(markStart, markStart + 40);
-  await withTimeout(
-    (async () => {
-      while (buf.indexOf(mark, markStart + 42) === -1) await read();
-    })(),
-    "snapshot",
-  );
-  buf = buf.slice(buf.indexOf(mark, markStart + 42) + 40);
-  // Like a real replica, ACK every so often: an ACK that arrives before the master saw its transfer end is ignored.
-  const acker = setInterval(() => conn.write(encodeCommand(["REPLCONF", "ACK", "0"])).catch(() => {}), 100);
-  return {
-    until,
-    close: () => {
-      clearInterval(acker);
-      conn.close();
-    },
-    buffered: () => buf,
-  };
-}
 
 /** The stream one master sends for SCRIPT, with absolute times masked. */
 async function streamOf(port: number): Promise<string> {

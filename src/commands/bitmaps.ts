@@ -4,6 +4,7 @@
  * the end of a string read as 0. Strings are immutable in JS, so a write rebuilds the value (O(n));
  * reads scan it with charCodeAt and never copy it.
  */
+import { NOTIFY_GENERIC, NOTIFY_STRING, notifyKeyspaceEvent } from "../server/keyspace_events.ts";
 import type { Handler } from "./table.ts";
 import type { Client } from "../server/client.ts";
 import { type Db, ENC_RAW } from "../store/keyspace.ts";
@@ -196,6 +197,7 @@ function setbit(c: Client, argv: string[]): void {
   const mask = 0x80 >> (offset & 7);
   if (old === undefined) {
     c.db.set(key, "\0".repeat(byte) + String.fromCharCode(on ? mask : 0), false, undefined, ENC_RAW);
+    notifyKeyspaceEvent(NOTIFY_STRING, "setbit", key, c.db.id);
     c.server.dirty++;
     return c.out.int(0);
   }
@@ -206,6 +208,7 @@ function setbit(c: Client, argv: string[]): void {
     const next = String.fromCharCode(on ? current | mask : current & ~mask);
     const value = grows ? old + "\0".repeat(byte - old.length) + next : old.slice(0, byte) + next + old.slice(byte + 1);
     c.db.update(key, value, ENC_RAW);
+    notifyKeyspaceEvent(NOTIFY_STRING, "setbit", key, c.db.id);
     c.server.dirty++;
   } else if (c.db.encodingHint(key) !== ENC_RAW) {
     storeQuietly(c.db, key, old);
@@ -240,7 +243,10 @@ function bitop(c: Client, argv: string[]): void {
   }
   const dest = argv[2];
   if (maxLen === 0) {
-    if (c.db.delete(dest)) c.server.dirty++;
+    if (c.db.delete(dest)) {
+      notifyKeyspaceEvent(NOTIFY_GENERIC, "del", dest, c.db.id);
+      c.server.dirty++;
+    }
     return c.out.int(0);
   }
   const res = new Uint8Array(maxLen);
@@ -265,6 +271,7 @@ function bitop(c: Client, argv: string[]): void {
   // Redis's setKey: a write lookup first, then the overwrite drops any TTL.
   c.db.get(dest);
   c.db.set(dest, bytesToLatin1(res), false, undefined, ENC_RAW);
+  notifyKeyspaceEvent(NOTIFY_STRING, "set", dest, c.db.id);
   c.server.dirty++;
   c.out.int(maxLen);
 }
@@ -508,6 +515,8 @@ function bitfield(c: Client, argv: string[], readOnlyCommand: boolean): void {
   if (old === null) return;
   const lastByte = Math.floor(highestWrite / 8);
   if (lastByte >= MAX_JS_STRING_CHARS) return c.error(ERR_STRING_TOO_LONG);
+  // Redis creates a missing key before running the operations (its `new` event precedes the reply).
+  if (old === undefined) c.db.updateQuietly(key, "\0".repeat(lastByte + 1), ENC_RAW);
   const base = old ?? "";
   const from = Math.floor(lowestWrite / 8);
   const window = new Uint8Array(lastByte - from + 1);
@@ -533,6 +542,7 @@ function bitfield(c: Client, argv: string[], readOnlyCommand: boolean): void {
   if (changes === 0) return storeQuietly(c.db, key, value);
   if (old === undefined) c.db.set(key, value, false, undefined, ENC_RAW);
   else c.db.update(key, value, ENC_RAW);
+  notifyKeyspaceEvent(NOTIFY_STRING, "setbit", key, c.db.id);
   c.server.dirty += changes;
 }
 

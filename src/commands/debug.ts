@@ -11,6 +11,7 @@ import { HashValue } from "../store/types/hash.ts";
 import { SetValue } from "../store/types/set.ts";
 import { ListValue } from "../store/types/list.ts";
 import { ZSetValue } from "../store/types/zset.ts";
+import { SEQ_BITS, STREAM_ID_MAX, StreamValue, U64_MAX } from "../store/types/stream.ts";
 import { formatDouble } from "../resp/writer.ts";
 import { randomHex40 } from "../server/server.ts";
 import { logger } from "../log.ts";
@@ -181,6 +182,13 @@ function xorObjectDigest(db: Db, key: string, digest: Uint8Array, value: Value):
       mixDigest(element, latin1(member));
       mixDigest(element, latin1(formatDouble(score)));
       xorDigest(digest, element);
+      return true;
+    });
+  } else if (value instanceof StreamValue) {
+    // Each live entry: "<ms>.<seq>", then its fields and values, all mixed in order (groups are not).
+    value.walk(0n, STREAM_ID_MAX, false, (e) => {
+      mixDigest(digest, latin1(`${e.id >> SEQ_BITS}.${e.id & U64_MAX}`));
+      for (const item of e.fields) mixDigest(digest, latin1(item));
       return true;
     });
   } else if (value instanceof HashValue) {

@@ -1,4 +1,5 @@
 /** DUMP and RESTORE (Redis 7.0's DUMP payload: RDB value + version + CRC64). */
+import { NOTIFY_GENERIC, notifyKeyspaceEvent } from "../server/keyspace_events.ts";
 import type { Handler } from "./table.ts";
 import type { Client } from "../server/client.ts";
 import { ENC_AUTO } from "../store/keyspace.ts";
@@ -92,6 +93,7 @@ function restore(c: Client, argv: string[]): void {
   if (ttl !== 0 && ttl <= Date.now() && c.server.role() === "master") {
     if (deleted) {
       c.server.dirty++;
+      notifyKeyspaceEvent(NOTIFY_GENERIC, "del", key, db.id);
       if (propagation.active) propagateAs(["DEL", key]);
     }
     return c.out.ok();
@@ -104,6 +106,7 @@ function restore(c: Client, argv: string[]): void {
   });
   // Replicas get the absolute expire time, as Redis rewrites the command.
   if (ttl !== 0 && !absttl && propagation.active) propagateAs([argv[0], key, String(ttl), ...argv.slice(3), "ABSTTL"]);
+  notifyKeyspaceEvent(NOTIFY_GENERIC, "restore", key, db.id);
   c.server.dirty++;
   c.out.ok();
 }

@@ -1,6 +1,7 @@
 /** Expiry commands: EXPIRE PEXPIRE EXPIREAT PEXPIREAT (NX XX GT LT), TTL PTTL EXPIRETIME PEXPIRETIME, PERSIST. */
 import { propagateAs, propagation } from "../replication/propagate.ts";
 import { expiryControl } from "../store/keyspace.ts";
+import { NOTIFY_GENERIC, notifyKeyspaceEvent } from "../server/keyspace_events.ts";
 import type { Handler } from "./table.ts";
 import type { Client } from "../server/client.ts";
 import { INT64_MAX, INT64_MIN, parseInt64 } from "../store/numbers.ts";
@@ -74,13 +75,18 @@ function expireGeneric(c: Client, argv: string[], relative: boolean, seconds: bo
   // A replica keeps a key its master expired in the past: the master's DEL follows.
   if (when <= Date.now() && !expiryControl.replica) {
     db.delete(key);
+    notifyKeyspaceEvent(NOTIFY_GENERIC, "del", key, db.id);
     if (propagation.active) propagateAs([c.server.config.bool("lazyfree-lazy-expire") ? "UNLINK" : "DEL", key]);
-  } else {
-    db.setExpire(key, when);
-    if (propagation.active && command !== "pexpireat") propagateAs(["PEXPIREAT", key, String(when), ...argv.slice(3)]);
+    c.server.dirty++;
+    c.out.int(1);
+    return;
   }
+  db.setExpire(key, when);
+  if (propagation.active && command !== "pexpireat") propagateAs(["PEXPIREAT", key, String(when), ...argv.slice(3)]);
   c.server.dirty++;
   c.out.int(1);
+  // After the reply, as Redis's expireGenericCommand (a RESP3 client subscribed to itself sees that order).
+  notifyKeyspaceEvent(NOTIFY_GENERIC, "expire", key, db.id);
 }
 
 /** Redis's ttlGenericCommand: -2 missing, -1 no TTL; relative or absolute, in s or ms. */
@@ -121,6 +127,7 @@ export const expireCommands: Record<string, Handler> = {
   persist(c, argv) {
     if (c.db.get(argv[1]) === undefined) return c.out.int(0);
     if (!c.db.persist(argv[1])) return c.out.int(0);
+    notifyKeyspaceEvent(NOTIFY_GENERIC, "persist", argv[1], c.db.id);
     c.server.dirty++;
     c.out.int(1);
   },

@@ -4,6 +4,7 @@
  * WITHDIST WITHHASH STOREDIST) and the older GEORADIUS[_RO] / GEORADIUSBYMEMBER[_RO] (STORE STOREDIST).
  * Points are zset members scored with their 52-bit geohash (src/store/geohash.ts).
  */
+import { NOTIFY_GENERIC, NOTIFY_ZSET, notifyKeyspaceEvent } from "../server/keyspace_events.ts";
 import type { Handler } from "./table.ts";
 import type { Client } from "../server/client.ts";
 import { parseScore, ZSetValue } from "../store/types/zset.ts";
@@ -404,7 +405,10 @@ function searchGeneric(c: Client, argv: string[], srcIndex: number, flags: numbe
 
   if (z === undefined) {
     if (storeKey !== null) {
-      if (c.db.delete(storeKey)) c.server.dirty++;
+      if (c.db.delete(storeKey)) {
+        notifyKeyspaceEvent(NOTIFY_GENERIC, "del", storeKey, c.db.id);
+        c.server.dirty++;
+      }
       c.out.int(0);
     } else {
       c.out.array(0);
@@ -450,8 +454,11 @@ function searchGeneric(c: Client, argv: string[], srcIndex: number, flags: numbe
     // Redis inserts into a skiplist: order by score, then member bytes.
     chosen.sort((a, b) => a.score - b.score || (a.member < b.member ? -1 : a.member > b.member ? 1 : 0));
     c.db.setKey(storeKey, ZSetValue.fromSorted(chosen.map((p) => p.member), chosen.map((p) => p.score)));
+    const event = flags & GEOSEARCH ? "geosearchstore" : "georadiusstore";
+    notifyKeyspaceEvent(NOTIFY_ZSET, event, storeKey, c.db.id);
     c.server.dirty += returned;
   } else if (c.db.delete(storeKey)) {
+    notifyKeyspaceEvent(NOTIFY_GENERIC, "del", storeKey, c.db.id);
     c.server.dirty++;
   }
   c.out.int(returned);

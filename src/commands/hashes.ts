@@ -10,6 +10,7 @@ import { addInt64, INT64_MAX, parseInt64 } from "../store/numbers.ts";
 import { addLongDouble, formatLongDoubleHuman, isNaNSum, parseLongDouble } from "../store/long_double.ts";
 import { globMatch } from "../store/glob.ts";
 import { parseCursor, parseScanOptions } from "./scan.ts";
+import { NOTIFY_GENERIC, NOTIFY_HASH, notifyKeyspaceEvent } from "../server/keyspace_events.ts";
 import { ERR_INCR_OVERFLOW, ERR_NOT_FLOAT, ERR_NOT_INTEGER, ERR_SYNTAX, ERR_WRONGTYPE } from "./errors.ts";
 
 /** C's LONG_MAX, the bound of HRANDFIELD's count. */
@@ -102,10 +103,15 @@ function randomFieldsWithCount(c: Client, key: string, count: number, withValues
 export const hashCommands: Record<string, Handler> = {
   hset(c, argv) {
     const created = setPairs(c, argv);
-    if (created !== null) c.out.int(created);
+    if (created === null) return;
+    c.out.int(created);
+    // Hash events follow the reply in Redis (a RESP3 client subscribed to itself sees that order).
+    notifyKeyspaceEvent(NOTIFY_HASH, "hset", argv[1], c.db.id);
   },
   hmset(c, argv) {
-    if (setPairs(c, argv) !== null) c.out.ok();
+    if (setPairs(c, argv) === null) return;
+    c.out.ok();
+    notifyKeyspaceEvent(NOTIFY_HASH, "hset", argv[1], c.db.id);
   },
   hsetnx(c, argv) {
     const key = argv[1];
@@ -117,6 +123,7 @@ export const hashCommands: Record<string, Handler> = {
     commit(c, key, hash, found === undefined);
     c.server.dirty++;
     c.out.int(1);
+    notifyKeyspaceEvent(NOTIFY_HASH, "hset", key, c.db.id);
   },
   hget(c, argv) {
     const hash = readHash(c, argv[1]);
@@ -154,6 +161,8 @@ export const hashCommands: Record<string, Handler> = {
     }
     if (deleted > 0) {
       if (!keyRemoved) c.db.touchModified(key);
+      notifyKeyspaceEvent(NOTIFY_HASH, "hdel", key, c.db.id);
+      if (keyRemoved) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", key, c.db.id);
       c.server.dirty += deleted;
     }
     c.out.int(deleted);
@@ -198,6 +207,7 @@ export const hashCommands: Record<string, Handler> = {
     commit(c, key, hash, found === undefined);
     c.server.dirty++;
     c.out.raw(":" + result + "\r\n");
+    notifyKeyspaceEvent(NOTIFY_HASH, "hincrby", key, c.db.id);
   },
   hincrbyfloat(c, argv) {
     const incr = parseLongDouble(argv[3]);
@@ -218,6 +228,7 @@ export const hashCommands: Record<string, Handler> = {
     if (propagation.active) propagateAs(["HSET", key, argv[2], text]);
     c.server.dirty++;
     c.out.bulk(text);
+    notifyKeyspaceEvent(NOTIFY_HASH, "hincrbyfloat", key, c.db.id);
   },
   hrandfield(c, argv) {
     if (argv.length === 2) {

@@ -4,6 +4,7 @@
  * between tessera and redis-server. Every command that edits a stored HLL leaves it a `raw`
  * string, as Redis's dbUnshareStringValue does.
  */
+import { NOTIFY_STRING, notifyKeyspaceEvent } from "../server/keyspace_events.ts";
 import type { Handler } from "./table.ts";
 import type { Client } from "../server/client.ts";
 import { ENC_RAW, type Value } from "../store/keyspace.ts";
@@ -90,6 +91,7 @@ function pfadd(c: Client, argv: string[]): void {
   if (before === null) c.db.set(key, hll.toString(), false, undefined, ENC_RAW);
   else storeExisting(c, key, before, updated > 0 ? hll : null);
   if (corrupt) return c.error(ERR_INVALID_HLL);
+  if (updated > 0) notifyKeyspaceEvent(NOTIFY_STRING, "pfadd", key, c.db.id);
   c.server.dirty += updated;
   c.out.int(updated > 0 ? 1 : 0);
 }
@@ -163,6 +165,8 @@ function pfmerge(c: Client, argv: string[]): void {
   hll.invalidateCache();
   if (before === null) c.db.set(key, hll.toString(), false, undefined, ENC_RAW);
   else c.db.update(key, hll.toString(), ENC_RAW);
+  // Redis announces a merge as a PFADD (a mass add of elements).
+  notifyKeyspaceEvent(NOTIFY_STRING, "pfadd", key, c.db.id);
   c.server.dirty++;
   c.out.ok();
 }

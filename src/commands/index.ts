@@ -31,6 +31,7 @@ import { migrateCommands } from "./migrate.ts";
 import { persistenceCommands } from "./persistence.ts";
 import { replicationCommands } from "./replication.ts";
 import { clusterMigrationCommands } from "./cluster_migration.ts";
+import { streamCommands } from "./streams.ts";
 
 /** All handler maps, one per family module. */
 export const ALL_COMMANDS: Record<string, Handler>[] = [
@@ -65,4 +66,5 @@ export const ALL_COMMANDS: Record<string, Handler>[] = [
   persistenceCommands,
   replicationCommands,
   clusterMigrationCommands,
+  streamCommands,
 ];

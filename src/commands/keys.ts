@@ -7,6 +7,7 @@ import type { Handler } from "./table.ts";
 import type { Client } from "../server/client.ts";
 import type { Db } from "../store/keyspace.ts";
 import { globMatch } from "../store/glob.ts";
+import { NOTIFY_GENERIC, notifyKeyspaceEvent } from "../server/keyspace_events.ts";
 import { parseInt64 } from "../store/numbers.ts";
 import { ERR_DB_RANGE, ERR_NO_SUCH_KEY, ERR_NOT_INTEGER, ERR_SAME_OBJECT, ERR_SYNTAX } from "./errors.ts";
 
@@ -62,6 +63,8 @@ function rename(c: Client, argv: string[], nx: boolean): void {
   }
   db.putEntry(dst, entry);
   db.delete(src);
+  notifyKeyspaceEvent(NOTIFY_GENERIC, "rename_from", src, db.id);
+  notifyKeyspaceEvent(NOTIFY_GENERIC, "rename_to", dst, db.id);
   c.server.dirty++;
   if (nx) c.out.int(1);
   else c.out.ok();
@@ -79,13 +82,21 @@ function flushArgsOk(c: Client, argv: string[]): boolean {
 export const keyCommands: Record<string, Handler> = {
   del(c, argv) {
     let deleted = 0;
-    for (let i = 1; i < argv.length; i++) if (c.db.delete(argv[i])) deleted++;
+    for (let i = 1; i < argv.length; i++) {
+      if (!c.db.delete(argv[i])) continue;
+      notifyKeyspaceEvent(NOTIFY_GENERIC, "del", argv[i], c.db.id);
+      deleted++;
+    }
     c.server.dirty += deleted;
     c.out.int(deleted);
   },
   unlink(c, argv) {
     let deleted = 0;
-    for (let i = 1; i < argv.length; i++) if (c.db.delete(argv[i])) deleted++;
+    for (let i = 1; i < argv.length; i++) {
+      if (!c.db.delete(argv[i])) continue;
+      notifyKeyspaceEvent(NOTIFY_GENERIC, "del", argv[i], c.db.id);
+      deleted++;
+    }
     c.server.dirty += deleted;
     c.out.int(deleted);
   },
@@ -139,6 +150,7 @@ export const keyCommands: Record<string, Handler> = {
     }
     // dupStringObject keeps the encoding; the copy is a new object with a fresh access clock.
     dst.set(newKey, copyValue(value), false, entry.expire === -1 ? undefined : entry.expire, src.encodingHint(key));
+    notifyKeyspaceEvent(NOTIFY_GENERIC, "copy_to", newKey, dst.id);
     c.server.dirty++;
     c.out.int(1);
   },
@@ -155,6 +167,8 @@ export const keyCommands: Record<string, Handler> = {
     if (dst.get(key) !== undefined) return c.out.int(0);
     dst.putEntry(key, src.entry(key)!);
     src.delete(key);
+    notifyKeyspaceEvent(NOTIFY_GENERIC, "move_from", key, src.id);
+    notifyKeyspaceEvent(NOTIFY_GENERIC, "move_to", key, dst.id);
     c.server.dirty++;
     c.out.int(1);
   },

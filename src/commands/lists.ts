@@ -11,6 +11,7 @@ import type { Db } from "../store/keyspace.ts";
 import { ListValue } from "../store/types/list.ts";
 import { parseInt64, parseInt64Number } from "../store/numbers.ts";
 import { blockUntilServed, mayBlock, signalKeyReady, timeoutOrReply } from "../store/blocking.ts";
+import { NOTIFY_GENERIC, NOTIFY_LIST, notifyKeyspaceEvent } from "../server/keyspace_events.ts";
 import { ERR_NO_SUCH_KEY, ERR_NOT_INTEGER, ERR_SYNTAX, ERR_WRONGTYPE } from "./errors.ts";
 
 const ERR_INDEX_OUT_OF_RANGE = "ERR index out of range";
@@ -72,10 +73,23 @@ function addList(db: Db, key: string, list: ListValue): void {
   signalKeyReady(db, key);
 }
 
-/** After elements were removed: deletes an emptied list (as Redis does) or signals the change. */
-function listChanged(db: Db, key: string, list: ListValue): void {
-  if (list.length === 0) db.delete(key);
-  else db.touchModified(key);
+/**
+ * After elements were removed: announces `event`, then deletes an emptied list (with its `del`
+ * event, as Redis's listElementsRemoved) or signals the change.
+ */
+function listChanged(db: Db, key: string, list: ListValue, event: string): void {
+  notifyKeyspaceEvent(NOTIFY_LIST, event, key, db.id);
+  if (list.length === 0) {
+    db.delete(key);
+    notifyKeyspaceEvent(NOTIFY_GENERIC, "del", key, db.id);
+  } else {
+    db.touchModified(key);
+  }
+}
+
+/** The event of a pop from one end. */
+function popEvent(front: boolean): string {
+  return front ? "lpop" : "rpop";
 }
 
 /** LPUSH RPUSH LPUSHX RPUSHX. */
@@ -96,6 +110,8 @@ function push(c: Client, argv: string[], front: boolean, onlyIfExists: boolean):
   else c.db.touchModified(key);
   c.server.dirty += argv.length - 2;
   c.out.int(list.length);
+  // After the reply, as Redis's pushGenericCommand (a RESP3 client subscribed to itself sees that order).
+  notifyKeyspaceEvent(NOTIFY_LIST, front ? "lpush" : "rpush", key, c.db.id);
 }
 
 /** Pops up to `count` elements from one end. */
@@ -129,7 +145,7 @@ function pop(c: Client, argv: string[], front: boolean): void {
     c.out.bulkArray(values);
     c.server.dirty += values.length;
   }
-  listChanged(c.db, key, list);
+  listChanged(c.db, key, list, popEvent(front));
 }
 
 /** Pops from `list` at `key` and replies `[key, [elements]]` (LMPOP, BLMPOP). */
@@ -139,7 +155,7 @@ function popWithKey(c: Client, db: Db, key: string, list: ListValue, front: bool
   c.out.bulk(key);
   c.out.bulkArray(values);
   c.server.dirty += values.length;
-  listChanged(db, key, list);
+  listChanged(db, key, list, popEvent(front));
 }
 
 /**
@@ -156,8 +172,9 @@ function moveElement(c: Client, db: Db, src: string, list: ListValue, dst: strin
   else dstList.pushBack(value);
   if (target === undefined) addList(db, dst, dstList);
   else db.touchModified(dst);
+  notifyKeyspaceEvent(NOTIFY_LIST, toLeft ? "lpush" : "rpush", dst, db.id);
   c.out.bulk(value);
-  listChanged(db, src, list);
+  listChanged(db, src, list, popEvent(fromLeft));
   c.server.dirty++;
 }
 
@@ -246,7 +263,7 @@ function servePop(c: Client, db: Db, key: string, list: ListValue, front: boolea
   c.out.bulk(key);
   c.out.bulk((front ? list.popFront() : list.popBack())!);
   c.server.dirty++;
-  listChanged(db, key, list);
+  listChanged(db, key, list, popEvent(front));
 }
 
 /** BLMOVE / BRPOPLPUSH once the arguments are parsed: Redis's blmoveGenericCommand. */
@@ -327,6 +344,7 @@ export const listCommands: Record<string, Handler> = {
     c.db.touchModified(key);
     c.server.dirty++;
     c.out.ok();
+    notifyKeyspaceEvent(NOTIFY_LIST, "lset", key, c.db.id);
   },
 
   lrange(c, argv) {
@@ -356,7 +374,7 @@ export const listCommands: Record<string, Handler> = {
     const right = count === 0 ? 0 : length - from - count;
     list.deleteFront(left);
     list.deleteBack(right);
-    listChanged(c.db, key, list);
+    listChanged(c.db, key, list, "ltrim");
     c.server.dirty += left + right;
     c.out.ok();
   },
@@ -370,7 +388,7 @@ export const listCommands: Record<string, Handler> = {
     if (list === undefined) return c.out.int(0);
     const removed = list.remove(argv[3], count);
     if (removed > 0) {
-      listChanged(c.db, key, list);
+      listChanged(c.db, key, list, "lrem");
       c.server.dirty += removed;
     }
     c.out.int(removed);
@@ -385,6 +403,7 @@ export const listCommands: Record<string, Handler> = {
     if (list === undefined) return c.out.int(0);
     if (!list.insert(argv[3], argv[4], where === "after")) return c.out.int(-1);
     c.db.touchModified(key);
+    notifyKeyspaceEvent(NOTIFY_LIST, "linsert", key, c.db.id);
     c.server.dirty++;
     c.out.int(list.length);
   },

@@ -27,7 +27,7 @@ export function stringEncoding(v: string, hint: number): string {
 /** Looks the key up as Redis's objectCommandLookupOrReply does (no touch); replies nil when missing. */
 function lookup(c: Client, key: string): Value | undefined {
   refreshAccessClock(c.server.config);
-  const v = c.db.lookupRead(key, false);
+  const v = c.db.lookupRead(key, false, false);
   if (v === undefined) c.out.nil();
   return v;
 }

@@ -12,6 +12,7 @@ import { globMatch } from "../store/glob.ts";
 import { INT64_MIN, parseInt64, parseInt64Number } from "../store/numbers.ts";
 import { parseCursor, parseScanOptions } from "./scan.ts";
 import { ERR_NOT_INTEGER, ERR_SYNTAX, ERR_WRONGTYPE } from "./errors.ts";
+import { NOTIFY_GENERIC, NOTIFY_SET, notifyKeyspaceEvent } from "../server/keyspace_events.ts";
 
 const ERR_NOT_POSITIVE = "ERR value is out of range, must be positive";
 const ERR_SRANDMEMBER_RANGE =
@@ -71,25 +72,37 @@ function replySet(c: Client, members: readonly string[]): void {
   for (const m of members) c.out.bulk(m);
 }
 
-/** Removes a key whose set became empty, or signals the in-place change (WATCH). */
-function afterRemoval(c: Client, key: string, set: SetValue): void {
-  if (set.size === 0) c.db.delete(key);
-  else c.db.touchModified(key);
+/**
+ * After members were removed: announces `event` (unless null), then removes a key whose set became empty (with
+ * its `del` event) or signals the in-place change (WATCH).
+ */
+function afterRemoval(c: Client, key: string, set: SetValue, event: string | null): void {
+  if (event !== null) notifyKeyspaceEvent(NOTIFY_SET, event, key, c.db.id);
+  if (set.size === 0) {
+    c.db.delete(key);
+    notifyKeyspaceEvent(NOTIFY_GENERIC, "del", key, c.db.id);
+  } else {
+    c.db.touchModified(key);
+  }
 }
 
 /**
  * Stores a result set at `dest` (Redis's setKey: the TTL goes) and replies its size; an empty
  * result deletes `dest` instead and replies 0.
  */
-function storeResult(c: Client, dest: string, result: SetValue): void {
+function storeResult(c: Client, dest: string, result: SetValue, event: string): void {
   if (result.size > 0) {
     c.db.setKey(dest, result);
     c.server.dirty++;
     c.out.int(result.size);
+    notifyKeyspaceEvent(NOTIFY_SET, event, dest, c.db.id);
     return;
   }
-  if (c.db.delete(dest)) c.server.dirty++;
   c.out.int(0);
+  if (c.db.delete(dest)) {
+    c.server.dirty++;
+    notifyKeyspaceEvent(NOTIFY_GENERIC, "del", dest, c.db.id);
+  }
 }
 
 /** SINTER, SINTERSTORE, SINTERCARD and SMEMBERS (Redis's sinterGenericCommand). */
@@ -97,9 +110,19 @@ function sinterGeneric(c: Client, keys: readonly string[], dest: string | null, 
   const sets = lookupSets(c, keys);
   if (sets === null) return;
   const present = sets.filter((s): s is SetValue => s !== undefined);
-  const members = present.length < sets.length ? [] : intersect(present, cardOnly ? limit : 0);
+  const anyMissing = present.length < sets.length;
+  const members = anyMissing ? [] : intersect(present, cardOnly ? limit : 0);
+  if (dest !== null && anyMissing) {
+    // Redis's early exit for a missing set: the destination goes (and is announced) before the reply.
+    if (c.db.delete(dest)) {
+      notifyKeyspaceEvent(NOTIFY_GENERIC, "del", dest, c.db.id);
+      c.server.dirty++;
+    }
+    c.out.int(0);
+    return;
+  }
   if (cardOnly) c.out.int(members.length);
-  else if (dest !== null) storeResult(c, dest, SetValue.fromMembers(members));
+  else if (dest !== null) storeResult(c, dest, SetValue.fromMembers(members), "sinterstore");
   else replySet(c, members);
 }
 
@@ -108,7 +131,7 @@ function sunionDiffGeneric(c: Client, keys: readonly string[], dest: string | nu
   const sets = lookupSets(c, keys);
   if (sets === null) return;
   const result = diff ? difference(sets) : union(sets);
-  if (dest !== null) storeResult(c, dest, result);
+  if (dest !== null) storeResult(c, dest, result, diff ? "sdiffstore" : "sunionstore");
   else replySet(c, result.members());
 }
 
@@ -120,6 +143,7 @@ function spopWithCount(c: Client, argv: string[]): void {
   if (set === null) return;
   if (set === undefined || count === 0) return c.out.set(0);
   const size = set.size;
+  notifyKeyspaceEvent(NOTIFY_SET, "spop", key, c.db.id);
   c.server.dirty += Math.min(count, size);
   if (count >= size) {
     // Redis replies through SUNION of the key alone (a read lookup, counted): the copy's
@@ -127,6 +151,7 @@ function spopWithCount(c: Client, argv: string[]): void {
     c.db.lookupRead(key);
     replySet(c, union([set]).members());
     c.db.delete(key);
+    notifyKeyspaceEvent(NOTIFY_GENERIC, "del", key, c.db.id);
     if (propagation.active) propagateAs(["DEL", key]);
     return;
   }
@@ -193,6 +218,7 @@ export const setCommands: Record<string, Handler> = {
       for (let j = 2; j < argv.length; j++) if (set.add(argv[j])) added++;
       if (added > 0) c.db.touchModified(key);
     }
+    if (added > 0) notifyKeyspaceEvent(NOTIFY_SET, "sadd", key, c.db.id);
     c.server.dirty += added;
     c.out.int(added);
   },
@@ -205,7 +231,7 @@ export const setCommands: Record<string, Handler> = {
     let deleted = 0;
     for (let j = 2; j < argv.length && set.size > 0; j++) if (set.remove(argv[j])) deleted++;
     if (deleted > 0) {
-      afterRemoval(c, key, set);
+      afterRemoval(c, key, set, "srem");
       c.server.dirty += deleted;
     }
     c.out.int(deleted);
@@ -242,8 +268,10 @@ export const setCommands: Record<string, Handler> = {
     if (set === null) return;
     if (set === undefined) return c.out.nil();
     const member = set.popRandom();
+    // Redis announces the pop before its reply and the key's deletion after it.
+    notifyKeyspaceEvent(NOTIFY_SET, "spop", key, c.db.id);
     c.out.bulk(member);
-    afterRemoval(c, key, set);
+    afterRemoval(c, key, set, null);
     c.server.dirty++;
     if (propagation.active) propagateAs(["SREM", key, member]);
   },
@@ -267,7 +295,7 @@ export const setCommands: Record<string, Handler> = {
     }
     if (src === dst) return c.out.int(src.has(member) ? 1 : 0);
     if (!src.remove(member)) return c.out.int(0);
-    afterRemoval(c, source, src);
+    afterRemoval(c, source, src, "srem");
     c.server.dirty++;
     let target = dst;
     if (target === undefined) {
@@ -275,9 +303,11 @@ export const setCommands: Record<string, Handler> = {
       target.add(member);
       c.db.set(destination, target);
       c.server.dirty++;
+      notifyKeyspaceEvent(NOTIFY_SET, "sadd", destination, c.db.id);
     } else if (target.add(member)) {
       c.db.touchModified(destination);
       c.server.dirty++;
+      notifyKeyspaceEvent(NOTIFY_SET, "sadd", destination, c.db.id);
     }
     c.out.int(1);
   },

@@ -3,6 +3,7 @@
  * `->field` of a hash, or a constant for no sorting), LIMIT, GET (`#`, patterns, hash fields), ASC|DESC,
  * ALPHA and STORE. Patterns are read as C strings where Redis reads them with strchr/strstr.
  */
+import { NOTIFY_GENERIC, NOTIFY_LIST, notifyKeyspaceEvent } from "../server/keyspace_events.ts";
 import type { Handler } from "./table.ts";
 import type { Client } from "../server/client.ts";
 import type { Db } from "../store/keyspace.ts";
@@ -49,7 +50,7 @@ interface SortOptions {
  * Redis's lookupKeyByPattern: `#` is the element itself; otherwise the first `*` is replaced by the
  * element and the key's string value (or, with `->field`, the hash field's value) is returned.
  */
-function lookupByPattern(db: Db, pattern: string, element: string, forWrite: boolean): string | null {
+function lookupByPattern(db: Db, pattern: string, element: string): string | null {
   if (pattern[0] === "#" && (pattern.length === 1 || pattern[1] === "\0")) return element;
   const cPattern = cString(pattern);
   const star = cPattern.indexOf("*");
@@ -58,7 +59,8 @@ function lookupByPattern(db: Db, pattern: string, element: string, forWrite: boo
   const field = arrow >= 0 && arrow + 2 < cPattern.length ? pattern.slice(arrow + 2) : null;
   const keyEnd = field === null ? pattern.length : arrow;
   const key = pattern.slice(0, star) + element + pattern.slice(star + 1, keyEnd);
-  const value = forWrite ? db.get(key) : db.lookupRead(key);
+  // A read lookup even with STORE (Redis 7.0.15 counts the hits and misses and announces `keymiss`).
+  const value = db.lookupRead(key);
   if (value === undefined) return null;
   if (field !== null) return value instanceof HashValue ? value.get(field) ?? null : null;
   return typeof value === "string" ? value : null;
@@ -235,9 +237,8 @@ function sortGeneric(c: Client, argv: string[], readonly: boolean): void {
   const items: SortItem[] = elements.map((element) => ({ element, score: 0, by: null }));
   let scoreError = false;
   if (!opts.dontSort) {
-    const forWrite = opts.storeKey !== null;
     for (const item of items) {
-      const byValue = opts.sortBy === null ? item.element : lookupByPattern(c.db, opts.sortBy, item.element, forWrite);
+      const byValue = opts.sortBy === null ? item.element : lookupByPattern(c.db, opts.sortBy, item.element);
       if (byValue === null) continue;
       if (opts.alpha) {
         if (opts.sortBy !== null) item.by = byValue;
@@ -261,7 +262,7 @@ function sortGeneric(c: Client, argv: string[], readonly: boolean): void {
     for (const item of picked) {
       if (opts.gets.length === 0) c.out.bulk(item.element);
       for (const pattern of opts.gets) {
-        const got = lookupByPattern(c.db, pattern, item.element, false);
+        const got = lookupByPattern(c.db, pattern, item.element);
         if (got === null) c.out.nil();
         else c.out.bulk(got);
       }
@@ -271,12 +272,14 @@ function sortGeneric(c: Client, argv: string[], readonly: boolean): void {
   const stored: string[] = [];
   for (const item of picked) {
     if (opts.gets.length === 0) stored.push(item.element);
-    for (const pattern of opts.gets) stored.push(lookupByPattern(c.db, pattern, item.element, true) ?? "");
+    for (const pattern of opts.gets) stored.push(lookupByPattern(c.db, pattern, item.element) ?? "");
   }
   if (outputLength > 0) {
     c.db.setKey(opts.storeKey, ListValue.from(stored));
+    notifyKeyspaceEvent(NOTIFY_LIST, "sortstore", opts.storeKey, c.db.id);
     c.server.dirty += outputLength;
   } else if (c.db.delete(opts.storeKey)) {
+    notifyKeyspaceEvent(NOTIFY_GENERIC, "del", opts.storeKey, c.db.id);
     c.server.dirty++;
   }
   c.out.int(outputLength);

@@ -5,6 +5,7 @@
  */
 import { propagateAs, propagation } from "../replication/propagate.ts";
 import type { Handler } from "./table.ts";
+import { NOTIFY_GENERIC, NOTIFY_STRING, notifyKeyspaceEvent } from "../server/keyspace_events.ts";
 import type { Client } from "../server/client.ts";
 import { ENC_EMBSTR, ENC_RAW, type Value } from "../store/keyspace.ts";
 import { addInt64, INT64_MAX, INT64_MIN, parseInt64, parseInt64Number } from "../store/numbers.ts";
@@ -141,6 +142,8 @@ function setGeneric(
   }
   c.db.set(key, value, (flags & KEEPTTL) !== 0, when);
   c.server.dirty++;
+  notifyKeyspaceEvent(NOTIFY_STRING, "set", key, c.db.id);
+  if (when !== undefined) notifyKeyspaceEvent(NOTIFY_GENERIC, "expire", key, c.db.id);
   // Replicas get an absolute time, as Redis sends it.
   if (when !== undefined && (flags & PXAT) === 0 && propagation.active) {
     propagateAs(["SET", key, value, "PXAT", String(when)]);
@@ -179,6 +182,7 @@ function incrDecr(c: Client, key: string, incr: number | bigint): void {
   if (old === undefined) c.db.set(key, result);
   else c.db.update(key, result);
   c.server.dirty++;
+  notifyKeyspaceEvent(NOTIFY_STRING, "incrby", key, c.db.id);
   c.out.raw(":" + result + "\r\n");
 }
 
@@ -323,6 +327,7 @@ export const stringCommands: Record<string, Handler> = {
     if (argv.length === 3) {
       c.db.setKey(argv[1], argv[2]);
       c.server.dirty++;
+      notifyKeyspaceEvent(NOTIFY_STRING, "set", argv[1], c.db.id);
       c.out.ok();
       return;
     }
@@ -356,13 +361,18 @@ export const stringCommands: Record<string, Handler> = {
     if (opts.flags & (EXAT | PXAT) && when <= Date.now()) {
       c.db.delete(key);
       c.server.dirty++;
+      notifyKeyspaceEvent(NOTIFY_GENERIC, "del", key, c.db.id);
       if (propagation.active) propagateAs([c.server.config.bool("lazyfree-lazy-expire") ? "UNLINK" : "DEL", key]);
     } else if (opts.expire !== null) {
       c.db.setExpire(key, when);
       c.server.dirty++;
+      notifyKeyspaceEvent(NOTIFY_GENERIC, "expire", key, c.db.id);
       if (propagation.active) propagateAs(["PEXPIREAT", key, String(when)]);
     } else if (opts.flags & PERSIST) {
-      if (c.db.persist(key)) c.server.dirty++;
+      if (c.db.persist(key)) {
+        c.server.dirty++;
+        notifyKeyspaceEvent(NOTIFY_GENERIC, "persist", key, c.db.id);
+      }
       if (propagation.active) propagateAs(["PERSIST", key]);
     }
   },
@@ -371,6 +381,7 @@ export const stringCommands: Record<string, Handler> = {
     if (r.ok && r.found) {
       c.db.delete(argv[1]);
       c.server.dirty++;
+      notifyKeyspaceEvent(NOTIFY_GENERIC, "del", argv[1], c.db.id);
       if (propagation.active) propagateAs(["DEL", argv[1]]);
     }
   },
@@ -378,6 +389,7 @@ export const stringCommands: Record<string, Handler> = {
     if (!replyGet(c, argv[1]).ok) return;
     c.db.setKey(argv[1], argv[2]);
     c.server.dirty++;
+    notifyKeyspaceEvent(NOTIFY_STRING, "set", argv[1], c.db.id);
     if (propagation.active) propagateAs(["SET", argv[1], argv[2]]);
   },
   mget(c, argv) {
@@ -390,7 +402,10 @@ export const stringCommands: Record<string, Handler> = {
   },
   mset(c, argv) {
     if (argv.length % 2 === 0) return c.error("ERR wrong number of arguments for 'mset' command");
-    for (let i = 1; i < argv.length; i += 2) c.db.setKey(argv[i], argv[i + 1]);
+    for (let i = 1; i < argv.length; i += 2) {
+      c.db.setKey(argv[i], argv[i + 1]);
+      notifyKeyspaceEvent(NOTIFY_STRING, "set", argv[i], c.db.id);
+    }
     c.server.dirty += (argv.length - 1) / 2;
     c.out.ok();
   },
@@ -399,7 +414,10 @@ export const stringCommands: Record<string, Handler> = {
     for (let i = 1; i < argv.length; i += 2) {
       if (c.db.get(argv[i]) !== undefined) return c.out.int(0);
     }
-    for (let i = 1; i < argv.length; i += 2) c.db.setKey(argv[i], argv[i + 1]);
+    for (let i = 1; i < argv.length; i += 2) {
+      c.db.setKey(argv[i], argv[i + 1]);
+      notifyKeyspaceEvent(NOTIFY_STRING, "set", argv[i], c.db.id);
+    }
     c.server.dirty += (argv.length - 1) / 2;
     c.out.int(1);
   },
@@ -433,6 +451,7 @@ export const stringCommands: Record<string, Handler> = {
     if (old === undefined) c.db.set(argv[1], text, false, undefined, ENC_EMBSTR);
     else c.db.update(argv[1], text, ENC_EMBSTR);
     c.server.dirty++;
+    notifyKeyspaceEvent(NOTIFY_STRING, "incrbyfloat", argv[1], c.db.id);
     if (propagation.active) propagateAs(["SET", argv[1], text, "KEEPTTL"]);
     c.out.bulk(text);
   },
@@ -443,12 +462,14 @@ export const stringCommands: Record<string, Handler> = {
     if (old === undefined) {
       c.db.set(key, argv[2]);
       c.server.dirty++;
+      notifyKeyspaceEvent(NOTIFY_STRING, "append", key, c.db.id);
       return c.out.int(argv[2].length);
     }
     if (!checkStringLength(c, old.length, argv[2].length)) return;
     const value = old + argv[2];
     c.db.update(key, value, ENC_RAW);
     c.server.dirty++;
+    notifyKeyspaceEvent(NOTIFY_STRING, "append", key, c.db.id);
     c.out.int(value.length);
   },
   strlen(c, argv) {
@@ -482,6 +503,7 @@ export const stringCommands: Record<string, Handler> = {
     if (old === undefined) c.db.set(key, value, false, undefined, ENC_RAW);
     else c.db.update(key, value, ENC_RAW);
     c.server.dirty++;
+    notifyKeyspaceEvent(NOTIFY_STRING, "setrange", key, c.db.id);
     c.out.int(value.length);
   },
   lcs,

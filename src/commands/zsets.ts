@@ -37,6 +37,7 @@ import {
 } from "../store/types/zset.ts";
 import { ERR_NOT_FLOAT, ERR_NOT_INTEGER, ERR_SYNTAX, ERR_WRONGTYPE } from "./errors.ts";
 import { parseCursor, parseScanOptions } from "./scan.ts";
+import { NOTIFY_GENERIC, NOTIFY_ZSET, notifyKeyspaceEvent } from "../server/keyspace_events.ts";
 import { blockUntilServed, mayBlock, signalKeyReady, timeoutOrReply } from "../store/blocking.ts";
 
 const ERR_MINMAX_NOT_FLOAT = "ERR min or max is not a float";
@@ -86,17 +87,24 @@ function replyElements(c: Client, members: readonly string[], scores: readonly n
   }
 }
 
-/** Replaces `dst` with a computed result, or deletes it when the result is empty (Redis's store path). */
-function storeResult(c: Client, dst: string, value: ZSetValue): void {
+/**
+ * Replaces `dst` with a computed result and announces `event`, or deletes it (a `del` event) when
+ * the result is empty (Redis's store path).
+ */
+function storeResult(c: Client, dst: string, value: ZSetValue, event: string): void {
   if (value.size > 0) {
     c.db.setKey(dst, value);
     signalKeyReady(c.db, dst);
     c.out.int(value.size);
+    notifyKeyspaceEvent(NOTIFY_ZSET, event, dst, c.db.id);
     c.server.dirty++;
     return;
   }
   c.out.int(0);
-  if (c.db.delete(dst)) c.server.dirty++;
+  if (c.db.delete(dst)) {
+    notifyKeyspaceEvent(NOTIFY_GENERIC, "del", dst, c.db.id);
+    c.server.dirty++;
+  }
 }
 
 // --- ZADD / ZINCRBY ---------------------------------------------------------------------------
@@ -152,7 +160,10 @@ function zaddGeneric(c: Client, argv: string[], baseFlags: number): void {
     for (let j = 0; j < elements; j++) {
       const out = z.add(scores[j], argv[idx + 1 + j * 2], flags);
       if (out & ZADD_OUT_NAN) {
-        if (added + updated > 0) c.db.touchModified(key);
+        if (added + updated > 0) {
+          c.db.touchModified(key);
+          notifyKeyspaceEvent(NOTIFY_ZSET, incr ? "zincr" : "zadd", key, c.db.id);
+        }
         return c.error(ERR_NAN_RESULT);
       }
       if (out & ZADD_OUT_ADDED) added++;
@@ -169,6 +180,7 @@ function zaddGeneric(c: Client, argv: string[], baseFlags: number): void {
   } else {
     c.out.int(ch ? added + updated : added);
   }
+  if (added + updated > 0) notifyKeyspaceEvent(NOTIFY_ZSET, incr ? "zincr" : "zadd", key, c.db.id);
 }
 
 // --- Removal ----------------------------------------------------------------------------------
@@ -179,14 +191,18 @@ function zrem(c: Client, argv: string[]): void {
   if (z === null) return;
   if (z === undefined) return c.out.int(0);
   let deleted = 0;
+  let keyRemoved = false;
   for (let j = 2; j < argv.length; j++) {
     if (z.remove(argv[j])) deleted++;
     if (z.size === 0) {
       c.db.delete(key);
+      keyRemoved = true;
       break;
     }
   }
   if (deleted > 0) {
+    notifyKeyspaceEvent(NOTIFY_ZSET, "zrem", key, c.db.id);
+    if (keyRemoved) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", key, c.db.id);
     c.db.touchModified(key);
     c.server.dirty += deleted;
   }
@@ -196,6 +212,8 @@ function zrem(c: Client, argv: string[]): void {
 const RANGE_RANK = 1;
 const RANGE_SCORE = 2;
 const RANGE_LEX = 3;
+/** The event of each ZREMRANGEBY* form, by range type. */
+const REMRANGE_EVENTS = ["", "zremrangebyrank", "zremrangebyscore", "zremrangebylex"];
 
 /** Redis's zremrangeGenericCommand. */
 function zremrangeGeneric(c: Client, argv: string[], rangeType: number): void {
@@ -235,8 +253,13 @@ function zremrangeGeneric(c: Client, argv: string[], rangeType: number): void {
   } else {
     deleted = z.removeLexRange(lexRange!);
   }
-  if (z.size === 0) c.db.delete(key);
-  if (deleted > 0) c.db.touchModified(key);
+  const keyRemoved = z.size === 0;
+  if (keyRemoved) c.db.delete(key);
+  if (deleted > 0) {
+    c.db.touchModified(key);
+    notifyKeyspaceEvent(NOTIFY_ZSET, REMRANGE_EVENTS[rangeType], key, c.db.id);
+    if (keyRemoved) notifyKeyspaceEvent(NOTIFY_GENERIC, "del", key, c.db.id);
+  }
   c.server.dirty += deleted;
   c.out.int(deleted);
 }
@@ -436,7 +459,7 @@ function zrangeGeneric(
     // then adds in emission order, converting a listpack when a limit is passed.
     const result = ZSetValue.withSizeHint(rangeType === RANGE_RANK ? got.members.length : 0);
     for (let i = 0; i < got.members.length; i++) result.add(got.scores[i], got.members[i], 0);
-    return storeResult(c, dst, result);
+    return storeResult(c, dst, result, "zrangestore");
   }
   replyElements(c, got.members, got.scores, withScores);
 }
@@ -446,6 +469,8 @@ function zrangeGeneric(
 const SET_OP_UNION = 0;
 const SET_OP_INTER = 1;
 const SET_OP_DIFF = 2;
+/** The event of each STORE form, by operation. */
+const STORE_EVENTS = ["zunionstore", "zinterstore", "zdiffstore"];
 const AGGREGATE_SUM = 0;
 const AGGREGATE_MIN = 1;
 const AGGREGATE_MAX = 2;
@@ -622,7 +647,9 @@ function zsetOperation(
 
   if (cardinalityOnly) return c.out.int(cardinality);
   const sorted = sortPairs(members, scores);
-  if (dst !== null) return storeResult(c, dst, ZSetValue.fromSorted(sorted.members, sorted.scores));
+  if (dst !== null) {
+    return storeResult(c, dst, ZSetValue.fromSorted(sorted.members, sorted.scores), STORE_EVENTS[op]);
+  }
   replyElements(c, sorted.members, sorted.scores, withScores);
 }
 
@@ -692,6 +719,8 @@ function popFrom(
   } else {
     c.out.array(nested ? rangeLen : rangeLen * 2);
   }
+  // Redis announces the pop between the reply's header and its elements.
+  notifyKeyspaceEvent(NOTIFY_ZSET, last ? "zpopmax" : "zpopmin", key, db.id);
   for (let i = 0; i < rangeLen; i++) {
     const [member, score] = z.pop(last);
     c.server.dirty++;
@@ -700,7 +729,10 @@ function popFrom(
     c.out.double(score);
   }
   db.touchModified(key);
-  if (z.size === 0) db.delete(key);
+  if (z.size === 0) {
+    db.delete(key);
+    notifyKeyspaceEvent(NOTIFY_GENERIC, "del", key, db.id);
+  }
 }
 
 function zpopMinMax(c: Client, argv: string[], last: boolean): void {

@@ -9,6 +9,7 @@ import * as special from "./special.ts";
 import { refreshAccessClock } from "../store/access_clock.ts";
 import type { Db } from "../store/keyspace.ts";
 import type { Server } from "../server/server.ts";
+import { setKeyspaceEvents } from "../server/keyspace_events.ts";
 
 /**
  * Eviction settings the keyspace's access clock caches (OBJECT FREQ/IDLETIME, LFU counters); a
@@ -394,7 +395,8 @@ export const DIRECTIVES: Directive[] = [
     parse: (args) => special.parseNotifyKeyspaceEvents(args),
     format: special.formatNotifyKeyspaceEvents,
     rewrite: special.rewriteNotifyKeyspaceEvents,
-    noEffect: true,
+    noEffect: false,
+    apply: (server, value) => setKeyspaceEvents(server, value as number),
   },
 
   // --- data structures ---
@@ -426,8 +428,9 @@ export const DIRECTIVES: Directive[] = [
     apply: refreshLimits,
   }),
   mem("hll-sparse-max-bytes", "3000", 0, LLONG_MAX, { unsigned: true, noEffect: false }),
-  mem("stream-node-max-bytes", "4kb", 0, LLONG_MAX, { unsigned: true }),
-  int("stream-node-max-entries", "100", 0, LLONG_MAX),
+  // Read by XADD when it starts a stream node.
+  mem("stream-node-max-bytes", "4kb", 0, LLONG_MAX, { unsigned: true, noEffect: false }),
+  int("stream-node-max-entries", "100", 0, LLONG_MAX, { noEffect: false }),
   bool("activerehashing", "yes"),
   {
     name: "client-output-buffer-limit",

@@ -16,6 +16,7 @@ import { lzfDecompress } from "./lzf.ts";
 import { decodeListpack } from "./listpack.ts";
 import { decodeIntset } from "./intset.ts";
 import { decodeZiplist } from "./ziplist.ts";
+import { readStreamValue } from "./rdb_stream.ts";
 import {
   QUICKLIST_NODE_PACKED,
   QUICKLIST_NODE_PLAIN,
@@ -395,7 +396,7 @@ function readValue(r: RdbInput, type: number): Value {
     }
     case RDB_TYPE_STREAM_LISTPACKS:
     case RDB_TYPE_STREAM_LISTPACKS_2:
-      return r.fail("Stream values are not supported");
+      return readStreamValue(r, type === RDB_TYPE_STREAM_LISTPACKS_2);
     case RDB_TYPE_MODULE:
     case RDB_TYPE_MODULE_2:
       return r.fail("Module values are not supported");

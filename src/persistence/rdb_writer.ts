@@ -17,6 +17,8 @@ import { lzfCompress } from "./lzf.ts";
 import { encodeListpack, listpackEntrySize } from "./listpack.ts";
 import { encodeIntset } from "./intset.ts";
 import type { ConfigLike } from "../store/access_clock.ts";
+import { StreamValue } from "../store/types/stream.ts";
+import { writeStreamValue } from "./rdb_stream.ts";
 
 /** The RDB version written in files and DUMP payloads. */
 export const RDB_VERSION = 10;
@@ -295,6 +297,7 @@ export function rdbTypeOf(value: Value): number {
   if (value instanceof HashValue) return value.isListpack ? RDB_TYPE_HASH_LISTPACK : RDB_TYPE_HASH;
   if (value instanceof SetValue) return value.isIntset ? RDB_TYPE_SET_INTSET : RDB_TYPE_SET;
   if (value instanceof ZSetValue) return value.isListpack ? RDB_TYPE_ZSET_LISTPACK : RDB_TYPE_ZSET_2;
+  if (value instanceof StreamValue) return RDB_TYPE_STREAM_LISTPACKS_2;
   throw new Error(`cannot serialize a value of type ${value.type}`);
 }
 
@@ -341,6 +344,8 @@ export function writeValue(out: RdbBuffer, value: Value): void {
         return true;
       });
     }
+  } else if (value instanceof StreamValue) {
+    writeStreamValue(out, value);
   } else {
     throw new Error(`cannot serialize a value of type ${value.type}`);
   }

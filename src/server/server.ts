@@ -7,6 +7,7 @@ import { CommandTable } from "../commands/table.ts";
 import { ALL_COMMANDS } from "../commands/index.ts";
 import { Db, type KeyspaceObserver } from "../store/keyspace.ts";
 import { refreshAccessClock } from "../store/access_clock.ts";
+import { serveReadyKeys, signalKeyReady } from "../store/blocking.ts";
 import { Client } from "./client.ts";
 import { logger } from "../log.ts";
 import type { ParserLimits } from "../resp/parser.ts";
@@ -23,6 +24,7 @@ import { saveRdbSync } from "../persistence/rdb_file.ts";
 import { replicaClosed } from "../replication/master_side.ts";
 import { replicationCron } from "../replication/cron.ts";
 import { alsoPropagate, propagation } from "../replication/propagate.ts";
+import { NOTIFY_EXPIRED, notifyKeyspaceEvent, setKeyspaceEvents } from "./keyspace_events.ts";
 
 /** Server-wide counters reported by INFO stats. */
 export class ServerStats {
@@ -141,7 +143,8 @@ export class Server implements KeyspaceObserver {
     this.config = config;
     this.refreshLimits();
     const n = config.num("databases");
-    for (let i = 0; i < n; i++) this.dbs.push(new Db(i, this));
+    for (let i = 0; i < n; i++) this.dbs.push(new Db(i, this, true));
+    setKeyspaceEvents(this, config.get("notify-keyspace-events") as number);
     refreshAccessClock(config); // a configured LRU/LFU policy tracks access from the first command
     attachHistograms(this.commands.commands.values());
   }
@@ -352,6 +355,9 @@ export class Server implements KeyspaceObserver {
   }
 
   keyExpired(db: Db, key: string): void {
+    notifyKeyspaceEvent(NOTIFY_EXPIRED, "expired", key, db.id);
+    // A consumer group reader blocked on the key is told it is gone (served after the command or expiry cycle).
+    signalKeyReady(db, key);
     this.stats.expiredKeys++;
     if (propagation.active) alsoPropagate(db.id, [this.config.bool("lazyfree-lazy-expire") ? "UNLINK" : "DEL", key]);
   }
@@ -395,6 +401,7 @@ export class Server implements KeyspaceObserver {
           break;
         }
       }
+      serveReadyKeys();
     }
     const timeoutSec = this.config.num("timeout");
     if (timeoutSec > 0) {

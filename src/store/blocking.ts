@@ -1,6 +1,6 @@
 /**
- * Clients blocked on keys (BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP; later the zset and stream
- * blocking commands), as Redis 7.0's blocked.c:
+ * Clients blocked on keys (BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP, the zset pops, XREAD and
+ * XREADGROUP), as Redis 7.0's blocked.c:
  * - a FIFO queue of waiters per (db, key): the client that blocked first is served first;
  * - keys are made "ready" by the writes that create them (`signalKeyReady`, in order), and by a
  *   sweep after commands that can move a value into place without knowing about waiters
@@ -37,6 +37,9 @@ const SWEEP_ALL_COMMANDS = new Set([
   "eval_ro",
   "fcall",
   "fcall_ro",
+  // Deleted keys matter too: XREADGROUP waiters are told their stream is gone.
+  "flushall",
+  "flushdb",
 ]);
 
 /** What a blocking command leaves behind to be served later. */
@@ -213,11 +216,12 @@ export function signalKeyReady(db: Db, key: string): void {
 export function afterCommand(c: Client, cmd: Command, argv: string[]): void {
   if (waiters.size === 0) return;
   if (SWEEP_ALL_COMMANDS.has(cmd.fullname)) {
-    for (const [db, perKey] of queues) for (const key of perKey.keys()) if (db.has(key)) signalKeyReady(db, key);
+    // Missing keys too: a waiter may answer for a deleted key (XREADGROUP), the others decline.
+    for (const [db, perKey] of queues) for (const key of perKey.keys()) signalKeyReady(db, key);
   } else if ((cmd.flags & CMD_WRITE) !== 0) {
     const perKey = queues.get(c.db);
     if (perKey !== undefined) {
-      for (let i = 1; i < argv.length; i++) if (perKey.has(argv[i]) && c.db.has(argv[i])) signalKeyReady(c.db, argv[i]);
+      for (let i = 1; i < argv.length; i++) if (perKey.has(argv[i])) signalKeyReady(c.db, argv[i]);
     }
   }
   if (ready.length > 0) serveReadyKeys();

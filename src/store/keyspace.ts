@@ -7,6 +7,7 @@
  */
 import { CLUSTER_SLOTS, keyHashSlot } from "../cluster/slots.ts";
 import { accessClock, freshAccess, touchedAccess } from "./access_clock.ts";
+import { NOTIFY_KEY_MISS, NOTIFY_NEW, notifyKeyspaceEvent } from "../server/keyspace_events.ts";
 
 /** A non-string value (lists, hashes, sets, ... arrive with the data-types issue). */
 export interface TypedValue {
@@ -102,7 +103,11 @@ export class Db {
   /** Where the active expiry cycle resumes. */
   private expireCursor = 0;
 
-  constructor(readonly id: number, private readonly observer: KeyspaceObserver) {}
+  /**
+   * `announced`: this is one of the server's live databases, whose new keys and misses are keyspace
+   * events; databases a snapshot loads into are not (Redis's dbAddRDBLoad notifies nothing).
+   */
+  constructor(readonly id: number, private readonly observer: KeyspaceObserver, readonly announced = false) {}
 
   /** The value if present and not expired (an expired key is deleted); no touch, no stats. */
   private live(slot: number, key: string): Value | undefined {
@@ -167,13 +172,15 @@ export class Db {
 
   /**
    * Reads a key for a read command (Redis's lookupKeyRead): also counts keyspace hits/misses.
-   * `touch` false is Redis's LOOKUP_NOTOUCH (TYPE, TTL, EXISTS, OBJECT).
+   * `touch` false is Redis's LOOKUP_NOTOUCH (TYPE, TTL, EXISTS, OBJECT); `notify` false is its
+   * LOOKUP_NONOTIFY (OBJECT): a miss is not announced as a `keymiss` event.
    */
-  lookupRead(key: string, touch = true): Value | undefined {
+  lookupRead(key: string, touch = true, notify = true): Value | undefined {
     const slot = keyHashSlot(key);
     const value = this.live(slot, key);
     if (value === undefined) {
       this.observer.stats.keyspaceMisses++;
+      if (notify && this.announced) notifyKeyspaceEvent(NOTIFY_KEY_MISS, "keymiss", key, this.id);
       return undefined;
     }
     this.observer.stats.keyspaceHits++;
@@ -209,7 +216,10 @@ export class Db {
     const before = map.size;
     map.set(key, value);
     const added = map.size !== before;
-    if (added) this.size++;
+    if (added) {
+      this.size++;
+      if (this.announced) notifyKeyspaceEvent(NOTIFY_NEW, "new", key, this.id);
+    }
     if (encoding !== ENC_AUTO || this.hintsSize > 0) this.setHint(slot, key, encoding);
     // Redis's dbOverwrite keeps the LFU counter of the replaced object; LRU starts afresh.
     if (accessClock.tracking && (added || !accessClock.lfu)) setIn(this.accessMaps(), slot, key, freshAccess());

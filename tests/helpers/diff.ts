@@ -98,6 +98,19 @@ export const NORMALISERS: Record<string, Normaliser> = {
   pexpiretime(t, r) {
     return intsClose(t, r, 250) ? [r, r] : [t, r];
   },
+  /**
+   * Stream delivery, idle and seen times (XPENDING's idle, XINFO CONSUMERS' idle, XINFO STREAM
+   * FULL's delivery and seen times) depend on when each server answered: mask exactly those.
+   */
+  xtimes(t, r) {
+    const mask = (raw: string) =>
+      raw
+        .replace(/(\$4\r\nidle\r\n:)\d+/g, "$1<t>")
+        .replace(/(\$9\r\nseen-time\r\n:)\d+/g, "$1<t>")
+        .replace(/(\*4\r\n\$\d+\r\n\d+-\d+\r\n\$\d+\r\n[^\r]*\r\n:)\d+/g, "$1<t>")
+        .replace(/(\*3\r\n\$\d+\r\n\d+-\d+\r\n:)\d+/g, "$1<t>");
+    return [mask(t), mask(r)];
+  },
   /** HELLO: the client id differs between the two servers; everything else must match. */
   hello(t, r) {
     const mask = (raw: string) => raw.replace(/(\$2\r\nid\r\n:)\d+/, "$1<id>");

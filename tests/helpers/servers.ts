@@ -112,12 +112,19 @@ function withPort(args: string[], port: number | null): string[] {
   return hasFile ? [args[0], "--port", String(port), ...args.slice(1)] : ["--port", String(port), ...args];
 }
 
-/** Starts tessera (`deno run main.ts`) with extra redis-server style arguments; waits until it accepts. */
+/**
+ * Starts tessera (`deno run main.ts`) with extra redis-server style arguments; waits until it accepts. Without a
+ * config file, `--dir` or `cwd` it gets a fresh temporary `--dir`, so a dump.rdb it writes cannot reach another test.
+ */
 export async function startTessera(
   args: string[] = [],
   opts: { cwd?: string; port?: number } = {},
 ): Promise<ServerProcess> {
   const port = opts.port ?? freePort();
+  const hasConfigFile = args.length > 0 && !args[0].startsWith("--");
+  if (!hasConfigFile && opts.cwd === undefined && !args.includes("--dir")) {
+    args = [...args, "--dir", await Deno.makeTempDir({ prefix: "tessera-node-" })];
+  }
   const hasPort = args.includes("--port");
   const proc = spawn(
     Deno.execPath(),
