@@ -439,10 +439,13 @@ function processPingFamily(
   const senderMaster = state.isMaster(sender)
     ? sender
     : (sender.masterId !== null ? state.nodes.get(sender.masterId) ?? null : null);
+  // Redis's memcmp of the two bitmaps, a byte at a time.
   let dirtySlots = false;
   if (senderMaster !== null) {
-    for (let slot = 0; slot < CLUSTER_SLOTS; slot++) {
-      if (slotBit(msg.myslots, slot) !== (state.slots[slot] === senderMaster)) {
+    const known = senderMaster.slotBits;
+    const claimed = msg.myslots;
+    for (let i = 0; i < known.length; i++) {
+      if (claimed[i] !== known[i]) {
         dirtySlots = true;
         break;
       }
