@@ -8,14 +8,12 @@
 import assert from "node:assert/strict";
 import { requireTool } from "./helpers/servers.ts";
 import { serverTest } from "./helpers/test.ts";
-import { diffRuns, DiffSession, showArgs } from "./helpers/diff.ts";
+import { diffRuns, DiffSession } from "./helpers/diff.ts";
 import { Rng } from "./differential/random_commands.ts";
 
 const SERVER_ARGS = ["--save", ""];
 const DEFAULT_SEEDS = [11, 12, 13];
 const COMMANDS_PER_SEED = 600;
-/** Commands shown before the first mismatch of a run. */
-const CONTEXT_COMMANDS = 12;
 
 const LIST_KEYS = ["l0", "l1", "l2", "{l}a", "{l}b"];
 /** A string key (WRONGTYPE paths) and a key that is never written. */
@@ -140,16 +138,9 @@ serverTest("lists differential: random command sequences", async (t) => {
   for (const { seed, resp } of runs) {
     const session = new DiffSession(tessera.port, redis.port, resp);
     await session.send("a", ["FLUSHALL"], undefined, `seed ${seed} (setup)`);
-    const history: string[] = [];
     const steps = randomListCommands(seed, COMMANDS_PER_SEED);
     for (let i = 0; i < steps.length; i++) {
-      const before = session.failures.length;
-      await session.send(steps[i].conn, steps[i].args, undefined, `seed ${seed} RESP${resp} #${i}`);
-      if (session.failures.length !== before && before === 0) {
-        session.failures[0] = `  (previous commands:\n    ${history.slice(-CONTEXT_COMMANDS).join("\n    ")})\n` +
-          session.failures[0];
-      }
-      history.push(`@${steps[i].conn} ${showArgs(steps[i].args)}`);
+      await session.sendTracked(steps[i].conn, steps[i].args, undefined, `seed ${seed} RESP${resp} #${i}`);
     }
     // The final state must match too.
     for (const k of LIST_KEYS) await session.send("a", ["LRANGE", k, "0", "-1"], undefined, `seed ${seed} final`);
