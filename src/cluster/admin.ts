@@ -8,6 +8,7 @@ import { CLUSTER_SLOTS, NODE_MASTER, NODE_MIGRATE_TO, NODE_SLAVE, randomNodeId }
 import { bumpEpochWithoutConsensus, setMyMaster } from "./epochs.ts";
 import { updateClusterState } from "./failure.ts";
 import { isBlacklisted, startHandshake } from "./gossip.ts";
+import { cString } from "../resp/latin1.ts";
 
 /** CLUSTER FORGET keeps gossip about the forgotten id out for this long. */
 export const FORGET_BLACKLIST_TTL_MS = 60_000;
@@ -60,14 +61,17 @@ export function forgetNode(state: ClusterState, id: string, now: number): string
   const node = state.nodes.get(id);
   if (node === undefined) {
     // Already forgotten through another node's forgotten-node extension (which Redis 7.0 does not have): what the
-    // caller wants is done, and redis-cli's del-node, which sends FORGET to every node in turn, must not fail.
-    if (!isBlacklisted(state, id, now)) return `ERR Unknown node ${id}`;
+    // caller wants is done, and redis-cli's del-node, which sends FORGET to every node in turn, must not fail. A
+    // second FORGET of an id forgotten by FORGET is unknown, as in Redis.
+    if (!state.forgottenByPeers.has(id) || !isBlacklisted(state, id, now)) return `ERR Unknown node ${cString(id)}`;
+    state.forgottenByPeers.delete(id);
     state.blacklist.set(id, now + FORGET_BLACKLIST_TTL_MS);
     return null;
   }
   if (node === state.myself) return "ERR I tried hard but I can't forget myself...";
   if ((state.myself.flags & NODE_SLAVE) !== 0 && state.myself.masterId === id) return "ERR Can't forget my master!";
   state.blacklist.set(id, now + FORGET_BLACKLIST_TTL_MS);
+  state.forgottenByPeers.delete(id);
   state.deleteNode(node);
   updateClusterState(state, now);
   state.persist(true);

@@ -536,11 +536,12 @@ function processGossipSection(state: ClusterState, msg: BusMessage, sender: Clus
 }
 
 /** A peer forgot a node (CLUSTER FORGET): forget it too, unless it is myself or my master. */
-function forgetByGossip(state: ClusterState, id: string, ttlSec: number, now: number): void {
+export function forgetByGossip(state: ClusterState, id: string, ttlSec: number, now: number): void {
   const node = state.nodes.get(id);
   if (node === undefined || node === state.myself || state.myself.masterId === id) return;
   state.log("notice", `Forgetting node ${id} as a peer asked (CLUSTER FORGET)`);
   state.blacklist.set(id, now + Math.min(ttlSec, FORGET_TTL_CAP_SEC) * 1000);
+  state.forgottenByPeers.add(id);
   state.deleteNode(node);
   updateClusterState(state, now);
   state.persist();
@@ -552,6 +553,7 @@ export function isBlacklisted(state: ClusterState, id: string, now: number): boo
   if (until === undefined) return false;
   if (until < now) {
     state.blacklist.delete(id);
+    state.forgottenByPeers.delete(id);
     return false;
   }
   return true;

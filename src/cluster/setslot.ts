@@ -8,6 +8,7 @@ import { NODE_SLAVE } from "./node.ts";
 import { bumpEpochWithoutConsensus, setMyMaster } from "./epochs.ts";
 import { updateClusterState } from "./failure.ts";
 import { broadcastPong } from "./gossip.ts";
+import { cString } from "../resp/latin1.ts";
 
 /** The SETSLOT actions, as the command names them (lowercase). */
 export type SetSlotAction = "migrating" | "importing" | "stable" | "node";
@@ -15,11 +16,6 @@ export type SetSlotAction = "migrating" | "importing" | "stable" | "node";
 /** Refusal of SETSLOT on a replica (checked before the slot is parsed, as Redis does). */
 export const ERR_SETSLOT_REPLICA = "ERR Please use SETSLOT only with masters.";
 
-/** C's `%s` of an argument: Redis prints node ids in errors as C strings (cut at the first NUL). */
-function cString(s: string): string {
-  const nul = s.indexOf("\0");
-  return nul === -1 ? s : s.slice(0, nul);
-}
 
 /**
  * Applies `CLUSTER SETSLOT <slot> <action> [<nodeId>]` to my state; `nodeId` is ignored for STABLE. The caller

@@ -153,6 +153,8 @@ export class ClusterState {
   readonly links = new Map<number, Link>();
   /** Ids forgotten with CLUSTER FORGET: id -> unix ms until which gossip about it is ignored. */
   readonly blacklist = new Map<string, number>();
+  /** Of those, the ids a peer's forgotten-node extension made me forget (not a CLUSTER FORGET sent to me). */
+  readonly forgottenByPeers = new Set<string>();
   settings: ClusterSettings;
   readonly data: ClusterDataView;
   private effects: Effect[] = [];

@@ -34,6 +34,7 @@ import {
   writeClusterSlots,
 } from "../cluster/describe.ts";
 import { parseInt64 } from "../store/numbers.ts";
+import { cString } from "../resp/latin1.ts";
 import { normalizeIpLiteral } from "./ip_literal.ts";
 import { ERR_NOT_INTEGER, ERR_SYNTAX } from "./errors.ts";
 import { replyHelp, subcommandSyntaxError } from "./help.ts";
@@ -125,11 +126,6 @@ function step<T>(shell: ClusterShell, op: (now: number) => T): T {
   return box.value as T;
 }
 
-/** An argument as C's `%s` prints it: Redis formats these errors and reads the MEET ip as C strings. */
-function cString(s: string): string {
-  const nul = s.indexOf("\0");
-  return nul === -1 ? s : s.slice(0, nul);
-}
 
 /** Redis's getSlotOrReply without the reply: an int64 text in 0..16383, else null. */
 export function parseSlot(text: string): number | null {
@@ -345,8 +341,8 @@ export const clusterCommands: Record<string, Handler> = {
   ),
   "cluster|setslot": clusterSetSlot,
   "cluster|meet": clusterMeet,
+  // forgetNode answers an unknown id itself: one forgotten through gossip in the last minute is not an error.
   "cluster|forget": clusterOnly((c, argv, shell) => {
-    if (nodeOrReply(c, shell.state, argv[2]) === null) return;
     replyDone(c, step(shell, (now) => forgetNode(shell.state, argv[2], now)));
   }),
   "cluster|reset": clusterReset,

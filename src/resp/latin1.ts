@@ -27,3 +27,9 @@ export function latin1ToBytes(s: string): Uint8Array {
 export function utf8ToLatin1(s: string): string {
   return bytesToLatin1(new TextEncoder().encode(s));
 }
+
+/** An argument as C's `%s` prints it (cut at the first NUL): Redis formats node ids in errors this way. */
+export function cString(s: string): string {
+  const nul = s.indexOf("\0");
+  return nul === -1 ? s : s.slice(0, nul);
+}
