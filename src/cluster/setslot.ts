@@ -16,7 +16,6 @@ export type SetSlotAction = "migrating" | "importing" | "stable" | "node";
 /** Refusal of SETSLOT on a replica (checked before the slot is parsed, as Redis does). */
 export const ERR_SETSLOT_REPLICA = "ERR Please use SETSLOT only with masters.";
 
-
 /**
  * Applies `CLUSTER SETSLOT <slot> <action> [<nodeId>]` to my state; `nodeId` is ignored for STABLE. The caller
  * checked that I am a master and that the slot and action are valid. The cluster state is re-evaluated and nodes.conf

@@ -126,7 +126,6 @@ function step<T>(shell: ClusterShell, op: (now: number) => T): T {
   return box.value as T;
 }
 
-
 /** Redis's getSlotOrReply without the reply: an int64 text in 0..16383, else null. */
 export function parseSlot(text: string): number | null {
   const v = parseInt64(text);
