@@ -407,7 +407,7 @@ function xadd(c: Client, argv: string[]): void {
     }
   }
   if (existing !== undefined) c.db.touchModified(key);
-  if (!a.idGiven || !a.seqGiven) {
+  if (propagation.active && (!a.idGiven || !a.seqGiven)) {
     rewritten ??= argv.slice();
     rewritten[a.idPos] = idText;
   }

@@ -25,17 +25,26 @@ function backlenBytes(len: number): number {
   return len <= 127 ? 1 : len < 16383 ? 2 : len < 2097151 ? 3 : len < 268435455 ? 4 : 5;
 }
 
+const INT32_MIN_BIG = -(2n ** 31n);
+const INT32_LIMIT_BIG = 2n ** 31n;
+
+/** Encoding + data bytes of an integer element (7-bit, 13-bit, 16, 24, 32 or 64-bit forms). */
+function intSize(v: number | bigint): number {
+  if (typeof v === "bigint") {
+    if (v < INT32_MIN_BIG || v >= INT32_LIMIT_BIG) return 9;
+    v = Number(v);
+  }
+  if (v >= 0 && v <= 127) return 1;
+  if (v >= -4096 && v <= 4095) return 2;
+  if (v >= -32768 && v <= 32767) return 3;
+  if (v >= -8388608 && v <= 8388607) return 4;
+  if (v >= -2147483648 && v <= 2147483647) return 5;
+  return 9;
+}
+
 function classify(s: string): EncodedEntry {
   const v = parseInt64(s);
-  if (v !== null) {
-    if (typeof v === "bigint") return { int: v, size: 9 };
-    if (v >= 0 && v <= 127) return { int: v, size: 1 };
-    if (v >= -4096 && v <= 4095) return { int: v, size: 2 };
-    if (v >= -32768 && v <= 32767) return { int: v, size: 3 };
-    if (v >= -8388608 && v <= 8388607) return { int: v, size: 4 };
-    if (v >= -2147483648 && v <= 2147483647) return { int: v, size: 5 };
-    return { int: v, size: 9 };
-  }
+  if (v !== null) return { int: v, size: intSize(v) };
   const len = s.length;
   return { int: null, size: len + (len < 64 ? 1 : len < 4096 ? 2 : 5) };
 }
@@ -116,6 +125,11 @@ function writeEntry(out: Uint8Array, at: number, s: string, e: EncodedEntry): nu
 export function listpackEntrySize(s: string): number {
   const e = classify(s);
   return e.size + backlenBytes(e.size);
+}
+
+/** `listpackEntrySize` of an integer's decimal text, without making the text (an int64 value). */
+export function listpackIntEntrySize(v: number | bigint): number {
+  return intSize(v) + 1;
 }
 
 /** Encodes elements as a listpack, byte-identical to Redis 7.0.15's. */

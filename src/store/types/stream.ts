@@ -7,7 +7,7 @@
  * Consumer groups keep their pending entries (PEL) in an id-sorted set plus a map to each NACK.
  */
 import type { TypedValue } from "../keyspace.ts";
-import { listpackEntrySize } from "../../persistence/listpack.ts";
+import { listpackEntrySize, listpackIntEntrySize } from "../../persistence/listpack.ts";
 
 /** Bits of a stream ID's seq part; an ID is `ms << 64n | seq`. */
 export const SEQ_BITS = 64n;
@@ -59,29 +59,38 @@ export class StreamNode {
    */
   sorted = true;
 
-  constructor(readonly masterId: bigint, readonly masterFields: string[]) {}
+  /** The master ID's parts, which entries' IDs are stored relative to. */
+  private readonly masterMs: bigint;
+  private readonly masterSeq: bigint;
+  /** Listpack bytes of the master field count, names and terminator (they never change). */
+  private readonly masterBytes: number;
+
+  constructor(readonly masterId: bigint, readonly masterFields: string[]) {
+    this.masterMs = masterId >> SEQ_BITS;
+    this.masterSeq = masterId & U64_MAX;
+    let n = listpackIntEntrySize(masterFields.length) + 2; // + the 0 terminator
+    for (const f of masterFields) n += listpackEntrySize(f);
+    this.masterBytes = n;
+  }
 
   /** lpBytes of this node's listpack as Redis would have it now. */
   listpackBytes(): number {
-    let n = LP_OVERHEAD_BYTES + this.entryBytes;
-    n += listpackEntrySize(String(this.live)) + listpackEntrySize(String(this.deleted));
-    n += listpackEntrySize(String(this.masterFields.length)) + 2; // + the 0 terminator
-    for (const f of this.masterFields) n += listpackEntrySize(f);
-    return n;
+    return LP_OVERHEAD_BYTES + this.entryBytes + listpackIntEntrySize(this.live) +
+      listpackIntEntrySize(this.deleted) + this.masterBytes;
   }
 
   /** Listpack bytes of one entry (flags, ms/seq deltas, [count], fields/values, lp-count). */
   static entrySize(node: StreamNode, e: StreamEntry): number {
     const n = e.fields.length / 2;
     let size = 2; // flags: a small integer
-    size += listpackEntrySize(String(BigInt.asIntN(64, (e.id >> SEQ_BITS) - (node.masterId >> SEQ_BITS))));
-    size += listpackEntrySize(String(BigInt.asIntN(64, (e.id & U64_MAX) - (node.masterId & U64_MAX))));
-    if (!e.sameFields) size += listpackEntrySize(String(n));
+    size += listpackIntEntrySize(BigInt.asIntN(64, (e.id >> SEQ_BITS) - node.masterMs));
+    size += listpackIntEntrySize(BigInt.asIntN(64, (e.id & U64_MAX) - node.masterSeq));
+    if (!e.sameFields) size += listpackIntEntrySize(n);
     for (let i = 0; i < e.fields.length; i += 2) {
       if (!e.sameFields) size += listpackEntrySize(e.fields[i]);
       size += listpackEntrySize(e.fields[i + 1]);
     }
-    size += listpackEntrySize(String(e.sameFields ? n + 3 : 2 * n + 4));
+    size += listpackIntEntrySize(e.sameFields ? n + 3 : 2 * n + 4);
     return size;
   }
 
