@@ -238,3 +238,23 @@ serverTest("a replica announces the commands its master sends", async (t) => {
     ...ev("set", "f"),
   ]);
 }, 60_000);
+
+serverTest("DEBUG RELOAD NOFLUSH loads keys into the live databases without announcing them", async (t) => {
+  const server = await t.tessera(["--save", "", "--enable-debug-command", "yes", "--notify-keyspace-events", "KEAn"]);
+  const listener = await Listener.open(server.port);
+  t.defer(() => listener.close());
+  const c = await connect(server.port);
+  t.defer(() => c.close());
+  await c.call("SET", "k", "v");
+  await c.call("SAVE");
+  assert.deepEqual(await listener.batch(), [...ev("new", "k"), ...ev("set", "k")]);
+  await c.call("DEL", "k");
+  assert.deepEqual(await listener.batch(), ev("del", "k"));
+  // The saved key comes back into the live database: Redis's dbAddRDBLoad announces nothing.
+  assert.equal(await callOk(server.port, "DEBUG", "RELOAD", "NOSAVE", "NOFLUSH"), "OK");
+  assert.equal(await c.call("GET", "k"), "v");
+  assert.deepEqual(await listener.batch(), []);
+  // Events flow again afterwards.
+  await c.call("SET", "k2", "v");
+  assert.deepEqual(await listener.batch(), [...ev("new", "k2"), ...ev("set", "k2")]);
+});

@@ -10,6 +10,7 @@ import { logger } from "../log.ts";
 import { encodeRdb } from "./rdb_writer.ts";
 import { loadRdb, type RdbLoadResult } from "./rdb_reader.ts";
 import { writeFileAtomic, writeFileAtomicSync } from "./atomic_file.ts";
+import { withoutKeyspaceEvents } from "../server/keyspace_events.ts";
 
 /** Save and load status of this process (one server per process, like Redis's server.* fields). */
 export const persistenceState = {
@@ -111,10 +112,12 @@ export function loadRdbIntoServer(server: Server, bytes: Uint8Array, merge = fal
       server.dbs[i].swapContents(fresh[i]);
       continue;
     }
-    for (const key of fresh[i].keys()) {
-      const entry = fresh[i].entry(key);
-      if (entry !== undefined) server.dbs[i].putEntry(key, entry);
-    }
+    withoutKeyspaceEvents(() => {
+      for (const key of fresh[i].keys()) {
+        const entry = fresh[i].entry(key);
+        if (entry !== undefined) server.dbs[i].putEntry(key, entry);
+      }
+    });
   }
   persistenceState.lastLoadKeysLoaded = result.keys;
   persistenceState.lastLoadKeysExpired = result.expired;

@@ -52,3 +52,14 @@ function publishEvent(event: string, key: string, dbid: number): void {
   if (enabled & NOTIFY_KEYSPACE) publishMessage(server, `__keyspace@${dbid}__:${key}`, event, false);
   if (enabled & NOTIFY_KEYEVENT) publishMessage(server, `__keyevent@${dbid}__:${event}`, key, false);
 }
+
+/** Runs `fn` with every event off: keys loaded from a snapshot into live databases are not announced (dbAddRDBLoad). */
+export function withoutKeyspaceEvents(fn: () => void): void {
+  const saved = enabled;
+  enabled = 0;
+  try {
+    fn();
+  } finally {
+    enabled = saved;
+  }
+}
