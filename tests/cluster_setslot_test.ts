@@ -28,7 +28,8 @@ import {
   startTesseraNode,
   waitClusterOk,
 } from "./helpers/cluster.ts";
-import { RespConnection } from "../src/resp/connection.ts";
+import { encodeCommand, RespConnection } from "../src/resp/connection.ts";
+import { Buffer } from "node:buffer";
 import { RespError, type RespValue } from "../src/resp/reply_parser.ts";
 import { keyHashSlot } from "../src/cluster/slots.ts";
 
@@ -538,3 +539,23 @@ serverTest(
   },
   120_000,
 );
+
+serverTest("nodes.conf: background saves go on after a synchronous save took over a pending one", async (t) => {
+  const node = await startTesseraNode(t);
+  const id = await myId(node.port);
+  const conn = await RespConnection.connect(node.port);
+  t.defer(() => conn.close());
+  // SETSLOT asks for a save 10 ms later; BUMPEPOCH saves at once, leaving that pending save nothing to do.
+  await conn.writeRaw(Buffer.concat([
+    encodeCommand(["CLUSTER", "SETSLOT", "1", "NODE", id]),
+    encodeCommand(["CLUSTER", "BUMPEPOCH"]),
+  ]));
+  await conn.readReply();
+  await conn.readReply();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(await conn.call("CLUSTER", "SETSLOT", "2", "NODE", id), "OK");
+  await eventually("the later SETSLOT in nodes.conf", async () => {
+    const conf = await Deno.readTextFile(`${node.dir}/nodes.conf`);
+    assert.match(conf, /myself,master - \d+ \d+ \d+ connected 1-2\n/, conf);
+  }, 2000);
+});

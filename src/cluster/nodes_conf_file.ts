@@ -6,7 +6,7 @@
  * it a new inode and would drop a lock taken on the old one. So the lock is taken on a separate, never renamed
  * file beside it, `<path>.lock`, with flock semantics (`Deno.FsFile.tryLockSync`).
  */
-import { writeFileAtomicInBackground, writeFileAtomicSync } from "../persistence/atomic_file.ts";
+import { writeFileAtomic, writeFileAtomicSync } from "../persistence/atomic_file.ts";
 import { bytesToLatin1, latin1ToBytes } from "../resp/latin1.ts";
 import { basename, dirname } from "node:path";
 
@@ -77,7 +77,7 @@ export function writeNodesConfInBackground(
   fsync: boolean,
   stillNewest: () => boolean,
 ): Promise<boolean> {
-  return writeFileAtomicInBackground(path, `${path}.tmp-${Deno.pid}-bg`, latin1ToBytes(text), fsync, stillNewest);
+  return writeFileAtomic(path, `${path}.tmp-${Deno.pid}-bg`, latin1ToBytes(text), fsync, stillNewest);
 }
 
 /**

@@ -95,12 +95,12 @@ export class ClusterShell {
   private timer: ReturnType<typeof setInterval> | undefined;
   private persistWanted = false;
   private fsyncWanted = false;
-  /** A background save is wanted (with fsync), and the one running, if any. */
+  /** A background save is wanted (with fsync), and whether one is running. */
   private backgroundWanted = false;
   private backgroundFsync = false;
-  private backgroundWriter: Promise<void> | null = null;
+  private backgroundSaving = false;
   private backgroundTimer: ReturnType<typeof setTimeout> | undefined;
-  /** While `runCommand` applies effects: bus writes wait for `flushDeferred`, on these links. */
+  /** While `run(..., afterReply)` applies effects: bus writes wait for `flushDeferred`, on these links. */
   private deferringWrites = false;
   private readonly deferredLinks = new Set<number>();
   private deferredFlushTimer: ReturnType<typeof setTimeout> | undefined;
@@ -182,7 +182,7 @@ export class ClusterShell {
     for (const [id] of this.sockets) this.closeSocket(id);
     clearTimeout(this.backgroundTimer);
     clearTimeout(this.deferredFlushTimer);
-    if (this.persistWanted || this.backgroundWanted || this.backgroundWriter !== null) this.save(true);
+    if (this.persistWanted || this.backgroundWanted || this.backgroundSaving) this.save(true);
     try {
       this.lock.close();
     } catch {
@@ -190,32 +190,21 @@ export class ClusterShell {
     }
   }
 
-  /** Runs a state-machine step with `now`, then carries out its effects. */
-  run(step: (now: number) => void): void {
-    if (this.stopped) return;
-    step(Date.now());
-    this.applyEffects(this.state.drainEffects());
-    this.afterEffects();
-  }
-
   /**
-   * Runs a step for a client's command: as `run`, but its bus messages are written on a later event-loop turn, after
-   * the command's reply (Redis queues them on the links and writes them once its event loop comes round).
+   * Runs a state-machine step with `now`, then carries out its effects. For a client's command (`afterReply`) its
+   * bus messages are written on a later event-loop turn, after the reply (Redis queues them on the links and writes
+   * them once its event loop comes round).
    */
-  runCommand(step: (now: number) => void): void {
+  run(step: (now: number) => void, afterReply = false): void {
     if (this.stopped) return;
     step(Date.now());
-    this.deferringWrites = true;
+    this.deferringWrites = afterReply;
     try {
       this.applyEffects(this.state.drainEffects());
     } finally {
       this.deferringWrites = false;
     }
-    this.afterEffects();
-  }
-
-  /** Saves nodes.conf now, or schedules the background save, as the effects asked. */
-  private afterEffects(): void {
+    // nodes.conf: saved now, or in the background, as the effects asked.
     if (this.persistWanted) this.save(this.fsyncWanted);
     else if (this.backgroundWanted) this.scheduleBackgroundSave();
   }
@@ -225,10 +214,12 @@ export class ClusterShell {
    * when it ends): the reply goes out first, and a burst of changes (a reshard's SETSLOTs) is written once.
    */
   private scheduleBackgroundSave(): void {
-    if (this.backgroundWriter !== null || this.backgroundTimer !== undefined) return;
+    if (this.backgroundSaving || this.backgroundTimer !== undefined) return;
     this.backgroundTimer = setTimeout(() => {
       this.backgroundTimer = undefined;
-      this.backgroundWriter = this.saveInBackground();
+      // Set here, not from the promise: a save with nothing to do ends before an assignment would happen.
+      this.backgroundSaving = true;
+      void this.saveInBackground();
     }, BACKGROUND_SAVE_DELAY_MS);
   }
 
@@ -260,29 +251,30 @@ export class ClusterShell {
       writeNodesConfAtomic(this.configPath, serializeNodesConf(this.state), fsync);
       return null;
     } catch (err) {
-      logger.warning(`Could not save the cluster config file ${this.configPath}: ${(err as Error).message}`);
+      this.logSaveFailure(err);
       return strerror(err);
     }
   }
 
+  private logSaveFailure(err: unknown): void {
+    logger.warning(`Could not save the cluster config file ${this.configPath}: ${(err as Error).message}`);
+  }
+
   /** Saves nodes.conf off the request path if a background save is still wanted; a failure is logged, as `save`'s. */
   private async saveInBackground(): Promise<void> {
-    try {
-      if (this.backgroundWanted && !this.stopped) {
-        const fsync = this.backgroundFsync;
-        this.backgroundWanted = this.backgroundFsync = false;
-        const generation = ++this.saveGeneration;
+    if (this.backgroundWanted && !this.stopped) {
+      const fsync = this.backgroundFsync;
+      this.backgroundWanted = this.backgroundFsync = false;
+      const generation = ++this.saveGeneration;
+      try {
         const text = serializeNodesConf(this.state);
-        try {
-          await writeNodesConfInBackground(this.configPath, text, fsync, () => generation === this.saveGeneration);
-        } catch (err) {
-          logger.warning(`Could not save the cluster config file ${this.configPath}: ${(err as Error).message}`);
-        }
+        await writeNodesConfInBackground(this.configPath, text, fsync, () => generation === this.saveGeneration);
+      } catch (err) {
+        this.logSaveFailure(err);
       }
-    } finally {
-      this.backgroundWriter = null;
-      if (this.backgroundWanted && !this.stopped) this.scheduleBackgroundSave();
     }
+    this.backgroundSaving = false;
+    if (this.backgroundWanted && !this.stopped) this.scheduleBackgroundSave();
   }
 
   private applyEffects(effects: Effect[]): void {
@@ -392,7 +384,7 @@ export class ClusterShell {
     }
   }
 
-  /** Writes what `runCommand` queued. */
+  /** Writes what `run(..., afterReply)` queued. */
   private flushDeferred(): void {
     this.deferredFlushTimer = undefined;
     for (const linkId of this.deferredLinks) {

@@ -115,13 +115,13 @@ function clusterOnly(run: ClusterHandler): Handler {
   };
 }
 
-/** Runs a state operation as one shell step (so its effects are carried out) and returns its result. */
+/** Runs a state operation as one shell step (its effects carried out, bus messages after the reply); returns its result. */
 function step<T>(shell: ClusterShell, op: (now: number) => T): T {
   const box: { done: boolean; value?: T } = { done: false };
-  shell.runCommand((now) => {
+  shell.run((now) => {
     box.value = op(now);
     box.done = true;
-  });
+  }, true);
   if (!box.done) throw new Error("the cluster is shutting down");
   return box.value as T;
 }

@@ -130,15 +130,10 @@ class StepTimer {
     armWatchdog(this.deadline);
   }
 
-  /** The step ended. */
+  /** The step ended (or no step is running: after the last one). */
   end(): void {
     this.abort = null;
     runningSteps.delete(this);
-  }
-
-  /** No more steps. */
-  stop(): void {
-    this.end();
   }
 
   /** The step ran out of time. */
@@ -290,7 +285,7 @@ async function transfer(job: MigrateJob): Promise<MigrateOutcome> {
   try {
     return await transferSteps(job, timer);
   } finally {
-    timer.stop();
+    timer.end();
   }
 }
 

@@ -398,20 +398,15 @@ function xadd(c: Client, argv: string[]): void {
   c.out.bulk(idText);
   notifyKeyspaceEvent(NOTIFY_STREAM, "xadd", key, c.db.id);
   c.server.dirty++;
-  let rewritten: string[] | null = null;
-  if (a.strategy !== "none") {
-    if (trimStream(s, a) > 0) notifyKeyspaceEvent(NOTIFY_STREAM, "xtrim", key, c.db.id);
-    if (a.approx) {
-      rewritten = argv.slice();
-      rewriteApproxTrim(rewritten, s, a);
-    }
-  }
+  if (a.strategy !== "none" && trimStream(s, a) > 0) notifyKeyspaceEvent(NOTIFY_STREAM, "xtrim", key, c.db.id);
   if (existing !== undefined) c.db.touchModified(key);
-  if (propagation.active && (!a.idGiven || !a.seqGiven)) {
-    rewritten ??= argv.slice();
-    rewritten[a.idPos] = idText;
+  // Replicas get the ID chosen here and an exact trim (streamRewriteApproxSpecifier / TrimArgument).
+  if (propagation.active && (a.approx || !a.idGiven || !a.seqGiven)) {
+    const rewritten = argv.slice();
+    if (a.approx) rewriteApproxTrim(rewritten, s, a);
+    if (!a.idGiven || !a.seqGiven) rewritten[a.idPos] = idText;
+    propagateAs(rewritten);
   }
-  if (rewritten !== null && propagation.active) propagateAs(rewritten);
   signalKeyReady(c.db, key);
 }
 

@@ -36,37 +36,18 @@ export function writeFileAtomicSync(path: string, tmpPath: string, bytes: Uint8A
   if (durable) syncDirectory(dirname(path));
 }
 
-/** The asynchronous twin of `writeFileAtomicSync` (BGSAVE). */
-export async function writeFileAtomic(path: string, tmpPath: string, bytes: Uint8Array): Promise<void> {
-  try {
-    const file = await Deno.open(tmpPath, { write: true, create: true, truncate: true, mode: 0o644 });
-    try {
-      let written = 0;
-      while (written < bytes.length) written += await file.write(bytes.subarray(written));
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(tmpPath, path);
-  } catch (err) {
-    await Deno.remove(tmpPath).catch(() => {});
-    throw err;
-  }
-  syncDirectory(dirname(path));
-}
-
 /**
- * A background twin of `writeFileAtomicSync` for a file rewritten often (nodes.conf): the temp file is written (and
- * fsynced when `durable`) by async ops, off the main thread; the rename is synchronous and happens only if
- * `stillNewest()` says no later write has replaced the file meanwhile, so renames land in the order the writes began.
+ * The asynchronous twin of `writeFileAtomicSync` (BGSAVE, nodes.conf saved in the background): the temp file is written
+ * (and fsynced when `durable`) by async ops, off the main thread. The rename is synchronous and happens only if
+ * `stillNewest()` says no later write has replaced the file meanwhile, so renames land in the order writes began.
  * Resolves true when the file was replaced, false when the write was dropped as stale.
  */
-export async function writeFileAtomicInBackground(
+export async function writeFileAtomic(
   path: string,
   tmpPath: string,
   bytes: Uint8Array,
-  durable: boolean,
-  stillNewest: () => boolean,
+  durable = true,
+  stillNewest: () => boolean = () => true,
 ): Promise<boolean> {
   try {
     const file = await Deno.open(tmpPath, { write: true, create: true, truncate: true, mode: 0o644 });

@@ -66,7 +66,8 @@ async function waitForPort(port: number, child: Deno.ChildProcess, timeoutMs: nu
   throw new Error(`server on port ${port} did not start within ${timeoutMs} ms`);
 }
 
-function spawn(cmd: string, args: string[], port: number, cwd?: string): ServerProcess {
+/** Starts a server process; `ownDir` is a temporary directory of its own, removed once it has stopped. */
+function spawn(cmd: string, args: string[], port: number, cwd?: string, ownDir?: string): ServerProcess {
   const child = new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped", stdin: "null", cwd }).spawn();
   let text = "";
   const decoder = new TextDecoder();
@@ -98,6 +99,7 @@ function spawn(cmd: string, args: string[], port: number, cwd?: string): ServerP
         const status = await child.status;
         clearTimeout(timer);
         await pumps;
+        if (ownDir !== undefined) await Deno.remove(ownDir, { recursive: true }).catch(() => {});
         return status;
       })();
       return stopped;
@@ -122,8 +124,10 @@ export async function startTessera(
 ): Promise<ServerProcess> {
   const port = opts.port ?? freePort();
   const hasConfigFile = args.length > 0 && !args[0].startsWith("--");
+  let ownDir: string | undefined;
   if (!hasConfigFile && opts.cwd === undefined && !args.includes("--dir")) {
-    args = [...args, "--dir", await Deno.makeTempDir({ prefix: "tessera-node-" })];
+    ownDir = await Deno.makeTempDir({ prefix: "tessera-node-" });
+    args = [...args, "--dir", ownDir];
   }
   const hasPort = args.includes("--port");
   const proc = spawn(
@@ -131,6 +135,7 @@ export async function startTessera(
     ["run", "--allow-all", MAIN_TS, ...withPort(args, hasPort ? null : port)],
     port,
     opts.cwd,
+    ownDir,
   );
   try {
     await waitForPort(port, proc.child, 15000);
@@ -148,17 +153,23 @@ export async function startTessera(
 export async function startRedis(args: string[] = [], opts: { port?: number } = {}): Promise<ServerProcess> {
   const port = opts.port ?? freePort();
   const dir = await Deno.makeTempDir({ prefix: "tessera-redis-" });
-  const proc = spawn("redis-server", [
-    "--port",
-    String(port),
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-    "--dir",
+  const proc = spawn(
+    "redis-server",
+    [
+      "--port",
+      String(port),
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      dir,
+      ...args,
+    ],
+    port,
+    undefined,
     dir,
-    ...args,
-  ], port);
+  );
   await waitForPort(port, proc.child, 10000);
   return proc;
 }
