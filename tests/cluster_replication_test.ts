@@ -11,6 +11,7 @@ import {
   callOk,
   type ClusterNodeProcess,
   clusterNodes,
+  diagnose,
   eventually,
   type NodesLine,
   redisCliClusterCheck,
@@ -107,15 +108,23 @@ serverTest("CLUSTER FAILOVER under a continuous write load loses no acknowledged
       }
     }
   })();
-  await eventually("writes flowing", () => Promise.resolve(assert.ok(acked > 200)), 10_000);
-  assert.equal(await callOk(replica.port, "CLUSTER", "FAILOVER"), "OK");
-  await eventually("the replica is master", async () => {
-    const me = (await clusterNodes(replica.port)).find((l) => l.flags.includes("myself"))!;
-    assert.ok(me.flags.includes("master"), me.flags.join(","));
-  }, 15_000);
-  await eventually("writes reach the new master", () => Promise.resolve(assert.equal(port, replica.port)), 10_000);
-  const after = acked;
-  await eventually("more writes after the handover", () => Promise.resolve(assert.ok(acked > after + 200)), 10_000);
+  writer.catch(() => {}); // handled: awaited below, or reported by the catch
+  try {
+    await eventually("writes flowing", () => Promise.resolve(assert.ok(acked > 200)), 10_000);
+    assert.equal(await callOk(replica.port, "CLUSTER", "FAILOVER"), "OK");
+    await eventually("the replica is master", async () => {
+      const me = (await clusterNodes(replica.port)).find((l) => l.flags.includes("myself"))!;
+      assert.ok(me.flags.includes("master"), me.flags.join(","));
+    }, 15_000);
+    await eventually("writes reach the new master", () => Promise.resolve(assert.equal(port, replica.port)), 10_000);
+    const after = acked;
+    await eventually("more writes after the handover", () => Promise.resolve(assert.ok(acked > after + 200)), 10_000);
+  } catch (err) {
+    // Stop the writer before the nodes go, and report its own failure with this one instead of as an uncaught error.
+    stop = true;
+    const writerError = await writer.then(() => "none", (e) => (e as Error).message);
+    throw new Error(`${(err as Error).message}\nwriter: ${writerError}\n${await diagnose(nodes)}`);
+  }
   stop = true;
   await writer;
   assert.equal(Number(await callOk(replica.port, "GET", key)), acked, "every acknowledged INCR is there");
