@@ -12,7 +12,7 @@ import type { Server } from "../server/server.ts";
 import type { Client } from "../server/client.ts";
 import { ReplyWriter } from "../resp/writer.ts";
 import { parseReply, RespError } from "../resp/reply_parser.ts";
-import { dumpPayload } from "../persistence/rdb_writer.ts";
+import { dumpPayloadView } from "../persistence/rdb_writer.ts";
 import { commandKeyPositions } from "../commands/table.ts";
 import { CLUSTER_SLOTS, keyHashSlot } from "./slots.ts";
 import { bumpEpochWithoutConsensus } from "./epochs.ts";
@@ -297,9 +297,9 @@ export class SlotMigrations {
       for (const key of [...db.slotKeys(slot)]) {
         const entry = db.entry(key);
         if (entry === undefined) continue;
-        const payload = dumpPayload(entry.value);
+        const payload = bytesToLatin1(dumpPayloadView(entry.value));
         const ttl = String(entry.expire === -1 ? 0 : entry.expire);
-        this.queue(job, ["RESTORE", key, ttl, bytesToLatin1(payload), "REPLACE", "ABSTTL"]);
+        this.queue(job, ["RESTORE", key, ttl, payload, "REPLACE", "ABSTTL"]);
         job.keys++;
         if (delayUs > 0) await new Promise((r) => setTimeout(r, delayUs / 1000));
       }

@@ -5,8 +5,8 @@ import type { Client } from "../server/client.ts";
 import { ENC_AUTO } from "../store/keyspace.ts";
 import { accessClock } from "../store/access_clock.ts";
 import { parseInt64 } from "../store/numbers.ts";
-import { bytesToLatin1, latin1ToBytes } from "../resp/latin1.ts";
-import { dumpPayload } from "../persistence/rdb_writer.ts";
+import { latin1ToBytes } from "../resp/latin1.ts";
+import { dumpPayloadView } from "../persistence/rdb_writer.ts";
 import { parseDumpPayload, RdbError, verifyDumpPayload } from "../persistence/rdb_reader.ts";
 import { ERR_NOT_INTEGER, ERR_SYNTAX } from "./errors.ts";
 import { propagateAs, propagation } from "../replication/propagate.ts";
@@ -116,7 +116,7 @@ export const dumpRestoreCommands: Record<string, Handler> = {
   dump(c, argv) {
     const value = c.db.lookupRead(argv[1]);
     if (value === undefined) return c.out.nil();
-    c.out.bulk(bytesToLatin1(dumpPayload(value)));
+    c.out.bulkBytes(dumpPayloadView(value));
   },
   restore: restore,
   "restore-asking": restore,

@@ -15,8 +15,7 @@ import type { Client } from "../server/client.ts";
 import type { Db } from "../store/keyspace.ts";
 import { ERR_SYNTAX } from "./errors.ts";
 import { parseInt64 } from "../store/numbers.ts";
-import { dumpPayload } from "../persistence/rdb_writer.ts";
-import { latin1ToBytes } from "../resp/latin1.ts";
+import { dumpPayloadView, RdbBuffer } from "../persistence/rdb_writer.ts";
 import { encodeCommand, RespConnection } from "../resp/connection.ts";
 import { alsoPropagate } from "../replication/propagate.ts";
 import { lockKeys } from "../store/key_locks.ts";
@@ -39,8 +38,8 @@ const ERR_KEYS_NEED_EMPTY_KEY = "ERR When using MIGRATE KEYS option, the key arg
 /** Redis 7.0 answers this (sic) when the target address cannot even be resolved. */
 const ERR_CONNECTING = "IOERR error or timeout connecting to the client";
 const ERR_INT = "ERR value is not an integer or out of range";
-const CRLF = latin1ToBytes("\r\n");
-const REPLACE_ARG = latin1ToBytes("$7\r\nREPLACE\r\n");
+/** First size of the buffer a MIGRATE's RESTORE commands are written into. */
+const RESTORES_INITIAL_BYTES = 512;
 
 /** A connection to a target, reused by later MIGRATEs to the same host:port (migrateCachedSocket). */
 interface CachedSocket {
@@ -231,6 +230,37 @@ async function writeAll(cs: CachedSocket, bytes: Uint8Array, timer: StepTimer): 
   }
 }
 
+/**
+ * Sends the pipeline and returns the reader of its reply lines. A pipeline of one chunk is not waited for:
+ * its replies are read while the write completes (awaiting it first costs an event-loop turn per MIGRATE).
+ * A read that fails while that write failed, or has not completed, reports the write's failure, as Redis,
+ * which writes everything before reading, would.
+ */
+async function sendPipeline(
+  cs: CachedSocket,
+  bytes: Uint8Array,
+  timer: StepTimer,
+): Promise<() => Promise<string>> {
+  if (bytes.length > MIGRATE_WRITE_CHUNK_BYTES) {
+    await writeAll(cs, bytes, timer);
+    return () => readLine(cs, timer);
+  }
+  let written = false;
+  const settled = cs.conn.writeRaw(bytes).then(() => {
+    written = true;
+  }, () => cs.conn.close());
+  return async () => {
+    try {
+      return await readLine(cs, timer);
+    } catch (err) {
+      // The connection is done for either way; closing it also ends a write still pending.
+      cs.conn.close();
+      await settled;
+      throw written ? err : new MigrateIoError(true, (err as MigrateIoError).timedOut);
+    }
+  };
+}
+
 /** One reply line from the target (Redis's connSyncReadLine), without its CRLF. */
 async function readLine(cs: CachedSocket, timer: StepTimer): Promise<string> {
   timer.begin(() => cs.conn.close());
@@ -270,6 +300,7 @@ interface MigrateOutcome {
 
 /** AUTH / SELECT as needed, then the RESTOREs, in one buffer. */
 function pipelineFor(job: MigrateJob, select: boolean): Uint8Array {
+  if (job.password === null && !select) return job.restores;
   const parts: Uint8Array[] = [];
   if (job.password !== null) {
     parts.push(encodeCommand(job.username !== null ? ["AUTH", job.username, job.password] : ["AUTH", job.password]));
@@ -308,9 +339,9 @@ async function transferSteps(job: MigrateJob, timer: StepTimer): Promise<Migrate
     cs.busy = true;
     try {
       const select = cs.lastDbid !== job.dbid;
-      await writeAll(cs, pipelineFor(job, select), timer);
-      const authReply = job.password !== null ? await readLine(cs, timer) : "";
-      const selectReply = select ? await readLine(cs, timer) : "";
+      const reply = await sendPipeline(cs, pipelineFor(job, select), timer);
+      const authReply = job.password !== null ? await reply() : "";
+      const selectReply = select ? await reply() : "";
       let targetError: string | null = null;
       let socketError: MigrateIoError | null = null;
       const acked: string[] = [];
@@ -318,8 +349,10 @@ async function transferSteps(job: MigrateJob, timer: StepTimer): Promise<Migrate
       for (; j < job.keys.length; j++) {
         let line: string;
         try {
-          line = await readLine(cs, timer);
+          line = await reply();
         } catch (err) {
+          // A failed write is handled as if it had failed before any reply was read.
+          if ((err as MigrateIoError).writing) throw err;
           socketError = err as MigrateIoError;
           break;
         }
@@ -439,7 +472,9 @@ function migrate(c: Client, argv: string[]): void {
   const restoreName = c.server.cluster !== null ? "RESTORE-ASKING" : "RESTORE";
   const now = Date.now();
   const keys: string[] = [];
-  const parts: Uint8Array[] = [];
+  const restores = new RdbBuffer(RESTORES_INITIAL_BYTES);
+  const argCount = replace ? "*5\r\n$" : "*4\r\n$";
+  const afterPayload = replace ? "\r\n$7\r\nREPLACE\r\n" : "\r\n";
   for (const key of found) {
     const value = db.peek(key);
     if (value === undefined) continue;
@@ -451,14 +486,14 @@ function migrate(c: Client, argv: string[]): void {
       if (ttl < 1) ttl = 1;
     }
     keys.push(key);
-    const payload = dumpPayload(value);
+    const payload = dumpPayloadView(value);
     const ttlText = String(ttl);
-    parts.push(latin1ToBytes(
-      `*${replace ? 5 : 4}\r\n$${restoreName.length}\r\n${restoreName}\r\n$${key.length}\r\n${key}\r\n` +
+    restores.rawString(
+      `${argCount}${restoreName.length}\r\n${restoreName}\r\n$${key.length}\r\n${key}\r\n` +
         `$${ttlText.length}\r\n${ttlText}\r\n$${payload.length}\r\n`,
-    ));
-    parts.push(payload, CRLF);
-    if (replace) parts.push(REPLACE_ARG);
+    );
+    restores.raw(payload);
+    restores.rawString(afterPayload);
   }
 
   const job: MigrateJob = {
@@ -472,7 +507,7 @@ function migrate(c: Client, argv: string[]): void {
     username,
     password,
     keys,
-    restores: Buffer.concat(parts),
+    restores: restores.bytes(),
   };
   const release = lockKeys(db, keys);
   let resume!: () => void;

@@ -66,6 +66,10 @@ const INT_ENCODING_MAX_LEN = 11;
 const LZF_MIN_LEN = 21;
 /** LZF must save at least this many bytes to be used. */
 const LZF_MIN_SAVING = 4;
+/** A DUMP scratch buffer grown past this by a big value is dropped after use. */
+const DUMP_SCRATCH_KEEP_BYTES = 1 << 20;
+/** Room for a payload's CRC64, filled in after the bytes it covers. */
+const CRC_PLACEHOLDER = new Uint8Array(8);
 /** Quicklist node size limits by negative fill (optimization_level) and the safety limit, bytes. */
 const QUICKLIST_SIZE_LEVELS = [4096, 8192, 16384, 32768, 65536];
 const QUICKLIST_SAFETY_LIMIT_BYTES = 8192;
@@ -113,8 +117,14 @@ export class RdbBuffer {
   buf: Uint8Array;
   pos = 0;
 
-  constructor(initial = 256, readonly settings: RdbWriteSettings = rdbWriteSettings()) {
+  constructor(initial = 256, public settings: RdbWriteSettings = rdbWriteSettings()) {
     this.buf = new Uint8Array(initial);
+  }
+
+  /** Empties the buffer for reuse, with the settings in force now. */
+  reset(): void {
+    this.pos = 0;
+    this.settings = rdbWriteSettings();
   }
 
   private ensure(extra: number): void {
@@ -351,18 +361,35 @@ export function writeValue(out: RdbBuffer, value: Value): void {
   }
 }
 
-/** DUMP payload of one value (type byte, value, version 10 LE, CRC64 LE). */
-export function dumpPayload(value: Value): Uint8Array {
-  const out = new RdbBuffer(64);
+/** Reused by dumpPayloadView: a payload costs no allocation unless it outgrows the buffer. */
+const dumpScratch = new RdbBuffer(1024);
+const dumpCrc = new Crc64();
+
+/**
+ * DUMP payload of one value (type byte, value, version 10 LE, CRC64 LE), as a view of a shared buffer
+ * that the next call overwrites: copy it (or write it out) before dumping another value.
+ */
+export function dumpPayloadView(value: Value): Uint8Array {
+  const out = dumpScratch;
+  out.reset();
   out.byte(rdbTypeOf(value));
   writeValue(out, value);
   out.byte(RDB_VERSION & 0xff);
   out.byte(RDB_VERSION >> 8);
-  const crc = new Crc64().update(out.bytes());
+  dumpCrc.lo = dumpCrc.hi = 0;
+  dumpCrc.update(out.buf, 0, out.pos);
   const end = out.pos;
-  out.raw(new Uint8Array(8));
-  crc.writeLE(out.buf, end);
-  return out.bytes().slice();
+  out.raw(CRC_PLACEHOLDER);
+  dumpCrc.writeLE(out.buf, end);
+  // A huge value leaves a huge buffer behind: let it go.
+  const payload = out.bytes();
+  if (out.buf.length > DUMP_SCRATCH_KEEP_BYTES) out.buf = new Uint8Array(1024);
+  return payload;
+}
+
+/** DUMP payload of one value, in its own array. */
+export function dumpPayload(value: Value): Uint8Array {
+  return dumpPayloadView(value).slice();
 }
 
 function auxField(out: RdbBuffer, key: string, value: string): void {

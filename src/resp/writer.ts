@@ -121,9 +121,12 @@ export class ReplyWriter {
 
   /** A bulk string reply from bytes. */
   bulkBytes(b: Uint8Array): void {
-    this.raw("$" + b.length + CRLF);
-    this.rawBytes(b);
-    this.raw(CRLF);
+    this.ensure(b.length + 24);
+    this.header(36, /* '$' */ b.length);
+    this.bytes.set(b, this.length);
+    this.length += b.length;
+    this.bytes[this.length++] = 13;
+    this.bytes[this.length++] = 10;
   }
 
   /** The null bulk string: `$-1` in RESP2, `_` in RESP3. */
