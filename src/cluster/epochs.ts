@@ -81,16 +81,16 @@ export function updateSlotsConfigWith(
   let migratedOurSlots = 0;
   const dirty: number[] = [];
   let changed = false;
-  for (let slot = 0; slot < CLUSTER_SLOTS; slot++) {
+  /** The slot rules of clusterUpdateSlotsConfigWith for one slot; true when its owner changed. */
+  const applyClaim = (slot: number): boolean => {
     const owner = state.slots[slot];
     if (slotBit(claimed, slot)) {
-      senderSlots++;
       if (owner === sender) {
         state.ownerNotClaiming[slot >> 3] &= ~(1 << (slot & 7));
-        continue;
+        return false;
       }
       // An importing slot must be closed by the administrator (redis-cli) first.
-      if (state.importingFrom[slot] !== null) continue;
+      if (state.importingFrom[slot] !== null) return false;
       if (owner === null || notClaiming(state, slot) || owner.configEpoch < senderConfigEpoch) {
         if (owner === me && state.data.countKeysInSlot(slot) > 0 && sender !== me) dirty.push(slot);
         if (owner !== null && owner === curMaster) {
@@ -98,11 +98,27 @@ export function updateSlotsConfigWith(
           migratedOurSlots++;
         }
         state.setSlotOwner(slot, sender);
-        changed = true;
+        return true;
       }
     } else if (owner === sender && !fromUpdateMessage) {
       // Kept assigned during migrations; an UPDATE (authoritative) clears the mark instead.
       setNotClaiming(state, slot);
+    }
+    return false;
+  };
+  // A byte at a time against the sender's own bitmap: where the claim is exactly what it owns (nearly everywhere)
+  // only the not-claiming marks clear; the slot-by-slot rules run where the two differ.
+  const owned = sender.slotBits;
+  for (let byte = 0; byte < claimed.length; byte++) {
+    const claim = claimed[byte];
+    const mine = owned[byte];
+    for (let bits = claim; bits !== 0; bits &= bits - 1) senderSlots++;
+    if (claim === mine) {
+      state.ownerNotClaiming[byte] &= ~claim;
+      continue;
+    }
+    for (let slot = byte << 3; slot < (byte + 1) << 3; slot++) {
+      if (applyClaim(slot)) changed = true;
     }
   }
   if (!changed) return;

@@ -456,8 +456,15 @@ function processPingFamily(
   }
   // The sender claims slots we know a newer owner of: tell it (UPDATE), once per message.
   if (dirtySlots) {
+    const claimed = msg.myslots;
+    const ownedBySender = sender.slotBits;
     for (let slot = 0; slot < CLUSTER_SLOTS; slot++) {
-      if (!slotBit(msg.myslots, slot)) continue;
+      // A byte whose claims are all slots the sender owns is skipped whole (the first test below).
+      if ((slot & 7) === 0 && (claimed[slot >> 3] & ~ownedBySender[slot >> 3]) === 0) {
+        slot += 7;
+        continue;
+      }
+      if (!slotBit(claimed, slot)) continue;
       const owner = state.slots[slot];
       if (owner === sender || isSlotUnclaimed(state, slot) || owner === null) continue;
       if (owner.configEpoch > msg.configEpoch) {

@@ -18,11 +18,13 @@ import {
   writeNodesConfInBackground,
 } from "./nodes_conf_file.ts";
 import { randomNodeId } from "./node.ts";
+import type { BusMessage } from "./bus/message.ts";
 import { updateClusterState } from "./failure.ts";
 import { updateWriteFence } from "./write_fence.ts";
 import type { Config } from "../config/config.ts";
 import type { Db } from "../store/keyspace.ts";
 import { logger } from "../log.ts";
+import { afterReply } from "../server/after_reply.ts";
 import { strerror } from "../config/parse.ts";
 
 /** The bus port is the client port plus this, unless `cluster-port` is set. */
@@ -102,8 +104,8 @@ export class ClusterShell {
   private backgroundTimer: ReturnType<typeof setTimeout> | undefined;
   /** While `run(..., afterReply)` applies effects: bus writes wait for `flushDeferred`, on these links. */
   private deferringWrites = false;
-  private readonly deferredLinks = new Set<number>();
-  private deferredFlushTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Messages a CLUSTER command sends, encoded and written once its reply is (see `run`). */
+  private deferredSends: { link: number; msg: BusMessage }[] = [];
   /** Counts saves begun; a background save whose snapshot a later save has superseded is dropped. */
   private saveGeneration = 0;
   private readonly lock: Deno.FsFile;
@@ -181,7 +183,7 @@ export class ClusterShell {
     }
     for (const [id] of this.sockets) this.closeSocket(id);
     clearTimeout(this.backgroundTimer);
-    clearTimeout(this.deferredFlushTimer);
+    this.deferredSends = [];
     if (this.persistWanted || this.backgroundWanted || this.backgroundSaving) this.save(true);
     try {
       this.lock.close();
@@ -284,7 +286,12 @@ export class ClusterShell {
           this.connect(effect.link, effect.host, effect.port);
           break;
         case "send":
-          this.write(effect.link, encodeMessage(effect.msg));
+          if (!this.deferringWrites) {
+            this.write(effect.link, encodeMessage(effect.msg));
+          } else {
+            if (this.deferredSends.length === 0) afterReply(() => this.sendDeferred());
+            this.deferredSends.push({ link: effect.link, msg: effect.msg });
+          }
           break;
         case "close":
           this.closeSocket(effect.link);
@@ -376,22 +383,14 @@ export class ClusterShell {
     const socket = this.sockets.get(linkId);
     if (socket === undefined || socket.closed) return;
     socket.queue.push(bytes);
-    if (this.deferringWrites) {
-      this.deferredLinks.add(linkId);
-      this.deferredFlushTimer ??= setTimeout(() => this.flushDeferred(), 0);
-    } else if (socket.conn !== null && !socket.writing) {
-      this.flush(linkId, socket);
-    }
+    if (socket.conn !== null && !socket.writing) this.flush(linkId, socket);
   }
 
-  /** Writes what `run(..., afterReply)` queued. */
-  private flushDeferred(): void {
-    this.deferredFlushTimer = undefined;
-    for (const linkId of this.deferredLinks) {
-      const socket = this.sockets.get(linkId);
-      if (socket !== undefined && !socket.closed && socket.conn !== null && !socket.writing) this.flush(linkId, socket);
-    }
-    this.deferredLinks.clear();
+  /** Encodes and writes the messages `run(..., afterReply)` deferred. */
+  private sendDeferred(): void {
+    const sends = this.deferredSends;
+    this.deferredSends = [];
+    for (const { link, msg } of sends) this.write(link, encodeMessage(msg));
   }
 
   private async flush(linkId: number, socket: LinkSocket): Promise<void> {

@@ -16,6 +16,7 @@ import type { ReplicaPeer } from "../replication/master_side.ts";
 import type { MasterLink } from "../replication/master_link.ts";
 import type { MigrationJob } from "../cluster/slot_migration.ts";
 import { expiryControl } from "../store/keyspace.ts";
+import { afterReplyTasks, runAfterReply } from "./after_reply.ts";
 
 /** Bytes asked of each read. */
 const READ_CHUNK_BYTES = 16 * 1024;
@@ -209,6 +210,7 @@ export class Client {
         await this.processInput();
         if (this.out.length > PROTO_REPLY_CHUNK_BYTES && this.checkOutputBufferLimits()) break;
         if (this.out.length > 0) await this.flush();
+        else if (afterReplyTasks.length !== 0) runAfterReply();
         if (this.closeAfterReply) break;
       }
     } catch (err) {
@@ -273,9 +275,14 @@ export class Client {
     if (this.writing === null) {
       // writeLoop clears `writing` itself when done (no `.finally` promise and closure per write);
       // with nothing to send it would finish before the assignment, so that case returns here.
-      if (this.out.length === 0 || this.closed) return Promise.resolve();
+      if (this.out.length === 0 || this.closed) {
+        if (afterReplyTasks.length !== 0) runAfterReply();
+        return Promise.resolve();
+      }
       this.writing = this.writeLoop();
     }
+    // The replies' write has started (writeLoop runs up to its first await): deferred work may follow.
+    if (afterReplyTasks.length !== 0) runAfterReply();
     return this.writing;
   }
 
