@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { PROTO_INLINE_MAX_SIZE, RespParser } from "./parser.ts";
 import { latin1ToBytes } from "./latin1.ts";
+import { crc16, keyHashSlot } from "../cluster/slots.ts";
 
 const DEFAULT_MAX_BULK_BYTES = 512 * 1024 * 1024;
 
@@ -323,5 +324,28 @@ Deno.test("parser property: random garbage never throws, and the result does not
       if (a.error !== null) assert.match(a.error, /^ERR Protocol error: [a-z'$ ]+/);
     }),
     { numRuns: 2000 },
+  );
+});
+
+Deno.test("first arguments reused from the key cache are always the bytes sent, with their own slot", () => {
+  // Same length, same bytes where the cache indexes and tags them, different elsewhere: they share an entry.
+  const keys = ["a1b2c3d4", "a9b2c3d4", "a1b2c3d4", "a1b2c3d4", "a9b2c3d4", "{a}b2c3d4", "", "xyz", "xyz", "{a}b2c3d4"];
+  const parser = newParser();
+  for (const key of keys) {
+    const { commands } = parse(multibulk(["GET", key, key]), parser);
+    assert.deepEqual(commands, [["GET", key, key]]);
+    // The slot hint left for the first argument is the one of these bytes.
+    assert.equal(keyHashSlot(commands[0][1]), crc16(key.includes("{a}") ? "a" : key) & 0x3fff);
+  }
+  fc.assert(
+    fc.property(
+      fc.array(fc.constantFrom("k1", "k2", "key:0001", "key:1001", "kez:0001", "x{t}y"), { maxLength: 30 }),
+      (seq) => {
+        for (const key of seq) {
+          const { commands } = parse(multibulk(["SET", key, "v"]), parser);
+          assert.equal(commands[0][1], key);
+        }
+      },
+    ),
   );
 });
