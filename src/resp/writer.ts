@@ -9,7 +9,6 @@ const ENCODE_INTO_MIN_CHARS = 64;
 const asciiEncoder = new TextEncoder();
 
 const CRLF = "\r\n";
-const OK_BYTES = new TextEncoder().encode("+OK\r\n");
 
 /** Growable output buffer with RESP encoders. */
 export class ReplyWriter {
@@ -64,6 +63,16 @@ export class ReplyWriter {
     bytes[at++] = prefix;
     if (n < 10) {
       bytes[at++] = 48 + n;
+    } else if (n <= 0x7fffffff) {
+      // Small integer arithmetic (the common case: lengths and counts); a digit count first, then digits backwards.
+      let digits = 1;
+      for (let v = n; v >= 10; v = (v / 10) | 0) digits++;
+      at += digits;
+      for (let i = at - 1, v = n; v !== 0; i--) {
+        const q = (v / 10) | 0;
+        bytes[i] = 48 + v - q * 10;
+        v = q;
+      }
     } else {
       let digits = 0;
       for (let v = n; v >= 1; v = Math.floor(v / 10)) digits++;
@@ -85,8 +94,15 @@ export class ReplyWriter {
   /** `+OK` */
   ok(): void {
     this.ensure(5);
-    this.bytes.set(OK_BYTES, this.length);
-    this.length += 5;
+    // Five stores: cheaper here than a TypedArray.set call.
+    const bytes = this.bytes;
+    const at = this.length;
+    bytes[at] = 43; // '+'
+    bytes[at + 1] = 79; // 'O'
+    bytes[at + 2] = 75; // 'K'
+    bytes[at + 3] = 13;
+    bytes[at + 4] = 10;
+    this.length = at + 5;
   }
 
   /** A simple string reply (`+s`). */

@@ -169,3 +169,16 @@ Deno.test("formatDouble matches redis-server 7.0's ZSCORE replies", async () => 
     await redis.stop();
   }
 });
+
+Deno.test("writer: integer replies and bulk lengths print every integer as JS does", () => {
+  const edges = [0, 9, 10, 99, 100, 1023, 1024, 65535, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 53 - 1];
+  fc.assert(
+    fc.property(fc.oneof(fc.constantFrom(...edges), fc.nat(), fc.maxSafeNat()), (n) => {
+      assert.deepEqual(encode((w) => w.int(n)), [`:${n}\r\n`, `:${n}\r\n`]);
+    }),
+  );
+  for (const len of [9, 10, 99, 100, 1024, 100000]) {
+    const s = "x".repeat(len);
+    assert.equal(encode((w) => w.bulk(s))[0], `$${len}\r\n${s}\r\n`);
+  }
+});
