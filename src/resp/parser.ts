@@ -40,11 +40,12 @@ const SHORT_DECODERS: ((bytes: Uint8Array, at: number) => string)[] = Array.from
     )(String.fromCharCode),
 );
 const LF = 10;
-/** Entries of the first-argument cache shared by all connections (a power of two). */
-const KEY_CACHE_SIZE = 4096;
-const keyCache: (string | undefined)[] = new Array(KEY_CACHE_SIZE).fill(undefined);
-const keyCacheSlots = new Uint16Array(KEY_CACHE_SIZE);
-const keyCacheTags = new Int32Array(KEY_CACHE_SIZE).fill(-1);
+/** Entries of the argument cache shared by all connections (a power of two); see `cachedArgument`. */
+const ARG_CACHE_SIZE = 4096;
+const argCache: (string | undefined)[] = new Array(ARG_CACHE_SIZE).fill(undefined);
+/** Hash slot of each cached argument, -1 until it was a first argument. */
+const argCacheSlots = new Int32Array(ARG_CACHE_SIZE).fill(-1);
+const argCacheTags = new Int32Array(ARG_CACHE_SIZE).fill(-1);
 
 /** Limits the parser enforces; read on every command so CONFIG SET takes effect at once. */
 export interface ParserLimits {
@@ -149,8 +150,10 @@ export class RespParser {
         let arg: string;
         if (this.args.length === 0) {
           arg = this.commandName(this.start, this.bulkLen);
-        } else if (this.args.length === 1 && this.bulkLen <= KEY_SLOT_HINT_MAX_BYTES) {
-          arg = this.firstArgument(this.start, this.bulkLen);
+        } else if (
+          this.args.length === 1 ? this.bulkLen <= KEY_SLOT_HINT_MAX_BYTES : this.bulkLen <= SHORT_ARG_MAX_BYTES
+        ) {
+          arg = this.cachedArgument(this.start, this.bulkLen, this.args.length === 1);
         } else {
           arg = this.decode(this.start, this.bulkLen);
         }
@@ -237,42 +240,47 @@ export class RespParser {
   }
 
   /**
-   * Decodes a command's first argument, most often a key, and hints its hash slot (see hintKeySlot). Clients repeat
-   * keys, so a key seen twice in a row at its cache entry (same length and bytes at a few places, then the same
-   * bytes) is kept with its slot and reused: no decode, no CRC16, and the keyspace's Map lookup finds the string's
-   * hash already computed (a GET's lookup was a fifth of its in-process cost with a fresh key string). A key seen once
-   * only leaves a tag, so random keys neither keep strings alive nor touch cold ones.
+   * Decodes a short argument through the argument cache; for the first one, most often a key, also hints its hash slot
+   * (see hintKeySlot). Clients repeat keys, members and fields, so an argument seen twice in a row at its cache entry
+   * (same length and bytes at a few places, then the same bytes) is kept and reused: no decode, no CRC16 for a key,
+   * and Map and Set lookups find the string's hash already computed (a GET's lookup was a fifth of its in-process
+   * cost with a fresh key string). An argument seen once only leaves a tag, so random ones neither keep strings alive
+   * nor touch cold ones.
    */
-  private firstArgument(start: number, len: number): string {
+  private cachedArgument(start: number, len: number, isFirst: boolean): string {
     const bytes = this.bytes;
     const last = start + len - 1;
     const at = len === 0 ? 0 : (len * 31 + bytes[start] * 7 + bytes[start + (len >> 1)] * 3 + bytes[last]) &
-      (KEY_CACHE_SIZE - 1);
+      (ARG_CACHE_SIZE - 1);
     const tag = len < 4
       ? len
       : (len << 24) ^ (bytes[last - 3] << 21) ^ (bytes[last - 2] << 14) ^ (bytes[last - 1] << 7) ^ bytes[last];
-    const seen = keyCacheTags[at] === tag;
+    const seen = argCacheTags[at] === tag;
     if (seen) {
-      const cached = keyCache[at];
+      const cached = argCache[at];
       if (cached !== undefined && cached.length === len) {
         let i = len - 1;
         while (i >= 0 && cached.charCodeAt(i) === bytes[start + i]) i--;
         if (i < 0) {
-          hintKeySlot(cached, keyCacheSlots[at]);
+          if (isFirst) {
+            let slot = argCacheSlots[at];
+            if (slot === -1) slot = argCacheSlots[at] = keyHashSlotBytes(bytes, start, start + len);
+            hintKeySlot(cached, slot);
+          }
           return cached;
         }
       }
     } else {
-      keyCacheTags[at] = tag;
+      argCacheTags[at] = tag;
     }
-    const key = this.decode(start, len);
-    const slot = keyHashSlotBytes(bytes, start, start + len);
+    const arg = this.decode(start, len);
+    const slot = isFirst ? keyHashSlotBytes(bytes, start, start + len) : -1;
     if (seen) {
-      keyCache[at] = key;
-      keyCacheSlots[at] = slot;
+      argCache[at] = arg;
+      argCacheSlots[at] = slot;
     }
-    hintKeySlot(key, slot);
-    return key;
+    if (isFirst) hintKeySlot(arg, slot);
+    return arg;
   }
 
   /**
