@@ -276,7 +276,7 @@ export class ListValue implements TypedValue {
       node = newNode(size, false);
       this.nodes = [node];
     } else if (node.end - node.start + size > NODE_MAX_BYTES) {
-      node = newNode(size, false);
+      node = newNode(size, false, NODE_MAX_BYTES);
       nodes.push(node);
     } else if (node.end + size > node.buf.length) {
       makeRoom(node, size, false);
@@ -297,7 +297,7 @@ export class ListValue implements TypedValue {
       node = newNode(size, true);
       this.nodes = [node];
     } else if (node.end - node.start + size > NODE_MAX_BYTES) {
-      node = newNode(size, true);
+      node = newNode(size, true, NODE_MAX_BYTES);
       nodes.unshift(node);
     } else if (node.start < size) {
       makeRoom(node, size, true);
@@ -604,9 +604,13 @@ export class ListValue implements TypedValue {
   }
 }
 
-/** A node for a first entry of `size` bytes, with room on the side it will grow. */
-function newNode(size: number, atFront: boolean): ListNode {
-  const capacity = Math.max(NODE_MIN_CAPACITY_BYTES, size);
+/**
+ * A node for a first entry of `size` bytes, with room on the side it will grow. A node added beside a full one
+ * starts at full capacity (`minCapacity`): that end of the list is growing, and doubling up from 32 bytes would cost
+ * nine allocations and copies per node.
+ */
+function newNode(size: number, atFront: boolean, minCapacity = NODE_MIN_CAPACITY_BYTES): ListNode {
+  const capacity = Math.max(minCapacity, size);
   const at = atFront ? capacity : 0;
   return new ListNode(allocBytes(capacity), at, at, 0);
 }
