@@ -194,8 +194,8 @@ export class ClusterShell {
 
   /**
    * Runs a state-machine step with `now`, then carries out its effects. For a client's command (`afterReply`) its
-   * bus messages are written on a later event-loop turn, after the reply (Redis queues them on the links and writes
-   * them once its event loop comes round).
+   * bus messages are encoded and written once the client loop has started writing the reply (src/server/after_reply.ts;
+   * Redis queues them on the links and writes them once its event loop comes round).
    */
   run(step: (now: number) => void, afterReply = false): void {
     if (this.stopped) return;

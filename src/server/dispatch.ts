@@ -5,6 +5,7 @@
 import { authRequired } from "../commands/connection.ts";
 import { recordLatency } from "./latency.ts";
 import { logger } from "../log.ts";
+import { cString } from "../resp/latin1.ts";
 import type { Client } from "./client.ts";
 import { routeCommand } from "../cluster/routing.ts";
 import {
@@ -69,12 +70,6 @@ export function resolveCommand(c: Client, argv: string[]): Command | null {
   }
   c.lastCommand = cmd.fullname;
   return checkArity(c, cmd, argv) ? cmd : null;
-}
-
-/** An argument as C's `%s` prints it: Redis formats these errors with printf, so a NUL ends it. */
-function cString(s: string): string {
-  const nul = s.indexOf("\0");
-  return nul === -1 ? s : s.slice(0, nul);
 }
 
 function checkArity(c: Client, cmd: Command, argv: string[]): boolean {
