@@ -356,7 +356,7 @@ export const listCommands: Record<string, Handler> = {
     if (list === null) return;
     if (list === undefined) return c.out.array(0);
     const [from, count] = rangeOf(start, end, list.length);
-    c.out.bulkArray(list.range(from, count));
+    list.replyRange(from, count, c.out);
   },
 
   ltrim(c, argv) {

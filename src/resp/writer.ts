@@ -9,6 +9,8 @@ const ENCODE_INTO_MIN_CHARS = 64;
 const asciiEncoder = new TextEncoder();
 
 const CRLF = "\r\n";
+/** Below this length bytes are copied one by one: cheaper than a subarray and a TypedArray.set call. */
+const BYTE_LOOP_MAX_LEN = 64;
 
 /** Growable output buffer with RESP encoders. */
 export class ReplyWriter {
@@ -133,6 +135,46 @@ export class ReplyWriter {
     this.put(s);
     this.bytes[this.length++] = 13;
     this.bytes[this.length++] = 10;
+  }
+
+  /** A bulk string reply holding an integer's decimal text (`String(n)`), written without making the string. */
+  bulkInteger(n: number): void {
+    const negative = n < 0;
+    const abs = negative ? -n : n;
+    if (abs > 0x7fffffff || !Number.isInteger(n)) return this.bulk(String(n));
+    let digits = 1;
+    for (let v = abs; v >= 10; v = (v / 10) | 0) digits++;
+    this.ensure(32);
+    this.header(36, /* '$' */ negative ? digits + 1 : digits);
+    const bytes = this.bytes;
+    let at = this.length;
+    if (negative) bytes[at++] = 45; // '-'
+    at += digits;
+    for (let i = at - 1, v = abs; i >= at - digits; i--) {
+      const q = (v / 10) | 0;
+      bytes[i] = 48 + v - q * 10;
+      v = q;
+    }
+    bytes[at++] = 13;
+    bytes[at++] = 10;
+    this.length = at;
+  }
+
+  /** A bulk string reply of bytes[start, start + len). */
+  bulkSlice(src: Uint8Array, start: number, len: number): void {
+    this.ensure(len + 24);
+    this.header(36, /* '$' */ len);
+    const bytes = this.bytes;
+    let at = this.length;
+    if (len < BYTE_LOOP_MAX_LEN) {
+      for (let i = start; i < start + len; i++) bytes[at++] = src[i];
+    } else {
+      bytes.set(src.subarray(start, start + len), at);
+      at += len;
+    }
+    bytes[at++] = 13;
+    bytes[at++] = 10;
+    this.length = at;
   }
 
   /** A bulk string reply from bytes. */

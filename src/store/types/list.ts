@@ -16,6 +16,7 @@
  * `backlen` is the length of header + payload in 7-bit groups, readable from its last byte
  * backwards (high bit set: another group precedes), so the list can be walked from the tail.
  */
+import type { ReplyWriter } from "../../resp/writer.ts";
 import { Buffer } from "node:buffer";
 import type { TypedValue } from "../keyspace.ts";
 
@@ -181,6 +182,29 @@ function writeEntry(buf: Uint8Array, pos: number, s: string, iv: number, t: numb
   return pos;
 }
 
+/**
+ * Writes the entry at `pos` as a bulk reply: a string's bytes straight from the node, an integer as its decimal text
+ * (what `decodeAt` would return, without making the string).
+ */
+function replyAt(buf: NodeBytes, pos: number, out: ReplyWriter): void {
+  const h = buf[pos];
+  if (h < HDR_STR6) return out.bulkInteger(h);
+  if (h > HDR_STR32) return out.bulkInteger(intAt(buf, pos, h - HDR_INT));
+  if (h < HDR_STR13) return out.bulkSlice(buf, pos + 1, h & 0x3f);
+  if (h < HDR_STR32) return out.bulkSlice(buf, pos + 2, ((h & 0x1f) << 8) | buf[pos + 1]);
+  out.bulkSlice(buf, pos + 5, dataLenAt(buf, pos) - 5);
+}
+
+/** The integer of `n` little-endian two's complement bytes stored after the header at `pos`. */
+function intAt(buf: NodeBytes, pos: number, n: number): number {
+  let v = 0;
+  for (let k = n; k >= 1; k--) v = v * 256 + buf[pos + k];
+  // Up to three bytes the sign is extended with shifts, which keeps small integers small (no double).
+  if (n <= 3) return (v << (32 - 8 * n)) >> (32 - 8 * n);
+  if (buf[pos + n] & 0x80) v -= 2 ** (8 * n);
+  return v;
+}
+
 /** Decodes the entry at `pos`. */
 function decodeAt(buf: NodeBytes, pos: number): string {
   const h = buf[pos];
@@ -197,11 +221,7 @@ function decodeAt(buf: NodeBytes, pos: number): string {
     start = pos + 5;
     len = dataLenAt(buf, pos) - 5;
   } else {
-    const n = h - HDR_INT;
-    let v = 0;
-    for (let k = n; k >= 1; k--) v = v * 256 + buf[pos + k];
-    if (buf[pos + n] & 0x80) v -= 2 ** (8 * n);
-    return String(v);
+    return String(intAt(buf, pos, h - HDR_INT));
   }
   if (len <= SHORT_DECODE_CHARS) {
     let s = "";
@@ -396,6 +416,25 @@ export class ListValue implements TypedValue {
       pos = nextEntry(node.buf, pos);
     }
     return out;
+  }
+
+  /** Replies `count` elements from `start` as an array of bulk strings (LRANGE), without decoding them to strings. */
+  replyRange(start: number, count: number, out: ReplyWriter): void {
+    out.array(count);
+    if (count === 0) return;
+    this.seek(start);
+    const nodes = this.nodes;
+    let ni = seekNode;
+    let node = nodes[ni];
+    let pos = seekPos;
+    for (let i = 0; i < count; i++) {
+      if (pos === node.end) {
+        node = nodes[++ni];
+        pos = node.start;
+      }
+      replyAt(node.buf, pos, out);
+      pos = nextEntry(node.buf, pos);
+    }
   }
 
   /** Every element, head to tail. */

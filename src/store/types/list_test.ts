@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ListValue, NODE_MAX_BYTES } from "./list.ts";
 import { Rng } from "../../../tests/helpers/rng.ts";
+import { ReplyWriter } from "../../resp/writer.ts";
 
 /** Elements that exercise every entry form: small and large integers, integer-like strings, binary, long. */
 const SAMPLES = [
@@ -207,4 +208,18 @@ Deno.test("list: LSET and LINSERT of large elements split nodes without losing o
   assert.equal(list.at(151), "L".repeat(3 * NODE_MAX_BYTES));
   assert.equal(list.remove("L".repeat(3 * NODE_MAX_BYTES), 0), 1);
   assert.equal(list.length, 300);
+});
+
+Deno.test("list: replyRange writes the bytes bulkArray writes for the same elements", () => {
+  const rng = new Rng(7);
+  const list = ListValue.from([...SAMPLES, ...SAMPLES.map((s, i) => (i % 2 ? "-" : "") + s.length), "-8388609"]);
+  for (let i = 0; i < 3000; i++) list.pushBack(SAMPLES[rng.int(0, SAMPLES.length - 1)]);
+  for (let round = 0; round < 200; round++) {
+    const start = rng.int(0, list.length - 1);
+    const count = rng.int(0, Math.min(120, list.length - start));
+    const [expected, actual] = [new ReplyWriter(), new ReplyWriter()];
+    expected.bulkArray(list.range(start, count));
+    list.replyRange(start, count, actual);
+    assert.deepEqual(actual.bytes.subarray(0, actual.length), expected.bytes.subarray(0, expected.length));
+  }
 });
