@@ -248,10 +248,16 @@ export function call(c: Client, cmd: Command, argv: string[]): void {
     runHandler(c, cmd, argv);
     timer.addFast(cmd, argv);
   } else {
-    const start = performance.now();
+    const start = timer.lastNow >= 0 ? timer.lastNow : performance.now();
+    // Consumed: commands this one runs (EXEC's) read the clock themselves.
+    timer.lastNow = -1;
     runHandler(c, cmd, argv);
-    const usec = (performance.now() - start) * 1000;
-    if (timer.startedAt >= 0) timer.timedUsec += usec;
+    const end = performance.now();
+    const usec = (end - start) * 1000;
+    if (timer.startedAt >= 0) {
+      timer.timedUsec += usec;
+      timer.lastNow = end;
+    }
     cmd.stats.usec += usec;
     recordLatency(cmd.stats, usec);
     if ((cmd.flags & CMD_SKIP_SLOWLOG) === 0) server.slowlogCheck(c, argv, usec, cmd);
