@@ -63,24 +63,8 @@ export class ReplyWriter {
     const bytes = this.bytes;
     let at = this.length;
     bytes[at++] = prefix;
-    if (n < 10) {
-      bytes[at++] = 48 + n;
-    } else if (n <= 0x7fffffff) {
-      // Small integer arithmetic (the common case: lengths and counts); a digit count first, then digits backwards.
-      let digits = 1;
-      for (let v = n; v >= 10; v = (v / 10) | 0) digits++;
-      at += digits;
-      for (let i = at - 1, v = n; v !== 0; i--) {
-        const q = (v / 10) | 0;
-        bytes[i] = 48 + v - q * 10;
-        v = q;
-      }
-    } else {
-      let digits = 0;
-      for (let v = n; v >= 1; v = Math.floor(v / 10)) digits++;
-      at += digits;
-      for (let i = at - 1, v = n; i >= at - digits; i--, v = Math.floor(v / 10)) bytes[i] = 48 + (v % 10);
-    }
+    if (n < 10) bytes[at++] = 48 + n;
+    else at = putDigits(bytes, at, n, decimalDigits(n));
     bytes[at++] = 13;
     bytes[at++] = 10;
     this.length = at;
@@ -139,22 +123,16 @@ export class ReplyWriter {
 
   /** A bulk string reply holding an integer's decimal text (`String(n)`), written without making the string. */
   bulkInteger(n: number): void {
+    if (!Number.isSafeInteger(n)) return this.bulk(String(n));
     const negative = n < 0;
     const abs = negative ? -n : n;
-    if (abs > 0x7fffffff || !Number.isInteger(n)) return this.bulk(String(n));
-    let digits = 1;
-    for (let v = abs; v >= 10; v = (v / 10) | 0) digits++;
-    this.ensure(32);
+    const digits = decimalDigits(abs);
+    this.ensure(48);
     this.header(36, /* '$' */ negative ? digits + 1 : digits);
     const bytes = this.bytes;
     let at = this.length;
     if (negative) bytes[at++] = 45; // '-'
-    at += digits;
-    for (let i = at - 1, v = abs; i >= at - digits; i--) {
-      const q = (v / 10) | 0;
-      bytes[i] = 48 + v - q * 10;
-      v = q;
-    }
+    at = putDigits(bytes, at, abs, digits);
     bytes[at++] = 13;
     bytes[at++] = 10;
     this.length = at;
@@ -179,12 +157,7 @@ export class ReplyWriter {
 
   /** A bulk string reply from bytes. */
   bulkBytes(b: Uint8Array): void {
-    this.ensure(b.length + 24);
-    this.header(36, /* '$' */ b.length);
-    this.bytes.set(b, this.length);
-    this.length += b.length;
-    this.bytes[this.length++] = 13;
-    this.bytes[this.length++] = 10;
+    this.bulkSlice(b, 0, b.length);
   }
 
   /** The null bulk string: `$-1` in RESP2, `_` in RESP3. */
@@ -246,6 +219,30 @@ export class ReplyWriter {
     this.array(items.length);
     for (const item of items) this.bulk(item);
   }
+}
+
+/** Number of decimal digits of a non-negative integer below 2^53. */
+function decimalDigits(n: number): number {
+  let digits = 1;
+  // Small integer arithmetic for the common case (lengths and counts), doubles beyond 2^31.
+  if (n <= 0x7fffffff) { for (let v = n; v >= 10; v = (v / 10) | 0) digits++; }
+  else for (let v = n; v >= 10; v = Math.floor(v / 10)) digits++;
+  return digits;
+}
+
+/** Writes the `digits` decimal digits of `n` (non-negative, below 2^53) from `at`, backwards; returns the end. */
+function putDigits(bytes: Uint8Array, at: number, n: number, digits: number): number {
+  const end = at + digits;
+  if (n <= 0x7fffffff) {
+    for (let i = end - 1, v = n; i >= at; i--) {
+      const q = (v / 10) | 0;
+      bytes[i] = 48 + v - q * 10;
+      v = q;
+    }
+  } else {
+    for (let i = end - 1, v = n; i >= at; i--, v = Math.floor(v / 10)) bytes[i] = 48 + (v % 10);
+  }
+  return end;
 }
 
 /**

@@ -272,18 +272,12 @@ export class Client {
 
   /** Sends pending replies; concurrent callers share one write loop. */
   flush(): Promise<void> {
-    if (this.writing === null) {
-      // writeLoop clears `writing` itself when done (no `.finally` promise and closure per write);
-      // with nothing to send it would finish before the assignment, so that case returns here.
-      if (this.out.length === 0 || this.closed) {
-        if (afterReplyTasks.length !== 0) runAfterReply();
-        return Promise.resolve();
-      }
-      this.writing = this.writeLoop();
-    }
+    // writeLoop clears `writing` itself when done (no `.finally` promise and closure per write); with nothing to
+    // send it would finish before the assignment, so it starts only with something to send.
+    if (this.writing === null && this.out.length > 0 && !this.closed) this.writing = this.writeLoop();
     // The replies' write has started (writeLoop runs up to its first await): deferred work may follow.
     if (afterReplyTasks.length !== 0) runAfterReply();
-    return this.writing;
+    return this.writing ?? Promise.resolve();
   }
 
   private async writeLoop(): Promise<void> {

@@ -401,26 +401,19 @@ export class ListValue implements TypedValue {
   /** `count` elements from `start` (0 <= start, start + count <= length), head to tail. */
   range(start: number, count: number): string[] {
     const out: string[] = new Array(count);
-    if (count === 0) return out;
-    this.seek(start);
-    const nodes = this.nodes;
-    let ni = seekNode;
-    let node = nodes[ni];
-    let pos = seekPos;
-    for (let i = 0; i < count; i++) {
-      if (pos === node.end) {
-        node = nodes[++ni];
-        pos = node.start;
-      }
-      out[i] = decodeAt(node.buf, pos);
-      pos = nextEntry(node.buf, pos);
-    }
+    let i = 0;
+    this.walk(start, count, (buf, pos) => out[i++] = decodeAt(buf, pos));
     return out;
   }
 
   /** Replies `count` elements from `start` as an array of bulk strings (LRANGE), without decoding them to strings. */
   replyRange(start: number, count: number, out: ReplyWriter): void {
     out.array(count);
+    this.walk(start, count, (buf, pos) => replyAt(buf, pos, out));
+  }
+
+  /** Visits the entries of `count` elements from `start` (as `range` takes them), head to tail. */
+  private walk(start: number, count: number, visit: (buf: NodeBytes, pos: number) => void): void {
     if (count === 0) return;
     this.seek(start);
     const nodes = this.nodes;
@@ -432,7 +425,7 @@ export class ListValue implements TypedValue {
         node = nodes[++ni];
         pos = node.start;
       }
-      replyAt(node.buf, pos, out);
+      visit(node.buf, pos);
       pos = nextEntry(node.buf, pos);
     }
   }
