@@ -3,6 +3,7 @@
  * XDEL XTRIM XREAD XREADGROUP (blocking through src/store/blocking.ts) XGROUP XSETID XACK XPENDING
  * XCLAIM XAUTOCLAIM XINFO. Arguments are checked in t_stream.c's order.
  */
+import type { ReplyWriter } from "../resp/writer.ts";
 import type { Handler } from "./table.ts";
 import type { Client } from "../server/client.ts";
 import type { Db } from "../store/keyspace.ts";
@@ -1332,6 +1333,29 @@ function replyEntriesRead(c: Client, g: ConsumerGroup): void {
   else c.out.int(g.entriesRead);
 }
 
+/**
+ * A PEL in XINFO STREAM FULL (at most `count` entries, 0 for all): id, consumer name (for the group's PEL only),
+ * delivery time and count per entry.
+ */
+function replyFullPel(
+  out: ReplyWriter,
+  g: ConsumerGroup,
+  ids: readonly bigint[],
+  count: number,
+  withConsumer: boolean,
+): void {
+  const pel = count === 0 ? ids : ids.slice(0, count);
+  out.array(pel.length);
+  for (const id of pel) {
+    const nack = g.pel.get(id)!;
+    out.array(withConsumer ? 4 : 3);
+    out.bulk(formatStreamId(id));
+    if (withConsumer) out.bulk(nack.consumer!.name);
+    out.int(nack.time);
+    out.int(nack.count);
+  }
+}
+
 function xinfoStream(c: Client, argv: string[]): void {
   const s = readStream(c, argv[2]);
   if (s === null) return;
@@ -1399,16 +1423,7 @@ function xinfoStream(c: Client, argv: string[]): void {
     out.bulk("pel-count");
     out.int(g.pelIds.size);
     out.bulk("pending");
-    const pel = count === 0 ? g.pelIds.ids : g.pelIds.ids.slice(0, count);
-    out.array(pel.length);
-    for (const id of pel) {
-      const nack = g.pel.get(id)!;
-      out.array(4);
-      out.bulk(formatStreamId(id));
-      out.bulk(nack.consumer!.name);
-      out.int(nack.time);
-      out.int(nack.count);
-    }
+    replyFullPel(out, g, g.pelIds.ids, count, true);
     out.bulk("consumers");
     const consumers = g.sortedConsumers();
     out.array(consumers.length);
@@ -1421,15 +1436,7 @@ function xinfoStream(c: Client, argv: string[]): void {
       out.bulk("pel-count");
       out.int(consumer.pel.size);
       out.bulk("pending");
-      const cpel = count === 0 ? consumer.pel.ids : consumer.pel.ids.slice(0, count);
-      out.array(cpel.length);
-      for (const id of cpel) {
-        const nack = g.pel.get(id)!;
-        out.array(3);
-        out.bulk(formatStreamId(id));
-        out.int(nack.time);
-        out.int(nack.count);
-      }
+      replyFullPel(out, g, consumer.pel.ids, count, false);
     }
   }
 }
